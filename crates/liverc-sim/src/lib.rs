@@ -1,0 +1,1 @@
+//! A LiveRC-shaped site on loopback. (Being written.)
