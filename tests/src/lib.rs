@@ -1,0 +1,2 @@
+//! Whole-workspace checks live in `tests/`; this library is intentionally
+//! empty. See `tests/architecture.rs`.
