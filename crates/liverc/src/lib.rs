@@ -5,7 +5,10 @@ pub mod error;
 pub mod model;
 pub mod parse;
 
-pub use client::{LiveRcClient, LiveRcConfig};
+pub use client::{
+    ClientStats, DashboardFetch, DashboardPage, KillSwitch, LiveRcClient, LiveRcConfig,
+    RetryPolicy, Validators,
+};
 pub use error::{ErrorClass, FormatError, LiveRcError, PageKind};
 pub use model::{Catalogue, CatalogueEntry, Dashboard, SkippedRow, TrackStatus};
 pub use parse::{parse_catalogue, parse_dashboard};

@@ -37,7 +37,7 @@ pub struct CatalogueEntry {
     pub is_live: bool,
     /// `i.status_video_1`.
     pub live_video: bool,
-    /// `i.status_0|1|2`.
+    /// `i.status_0|1|2`: idle, practicing, racing.
     pub status: TrackStatus,
     /// `status_featured`.
     pub featured: bool,
@@ -45,16 +45,19 @@ pub struct CatalogueEntry {
     pub current_event: Option<String>,
 }
 
-/// The status icon of a catalogue row.
+/// The status icon of a catalogue row, named after the catalogue's own legend
+/// ("Racing in Progress", "Open Practicing", "No Track Activity").
+///
+/// Serialised in snake case: `"idle"`, `"practicing"`, `"racing"`, `"unknown"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrackStatus {
-    /// `status_0`
+    /// `status_0` (power-off icon; legend: "No Track Activity").
     Idle,
-    /// `status_1`
+    /// `status_1` (clock icon; legend: "Open Practicing").
+    Practicing,
+    /// `status_2` (chequered flag; legend: "Racing in Progress").
     Racing,
-    /// `status_2`
-    Flag,
     /// No status icon, or one this parser does not know.
     Unknown,
 }
@@ -73,33 +76,53 @@ pub struct SkippedRow {
 /// A track's dashboard page, `https://{slug}.liverc.com/`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
+    /// Track name: the About panel's `<strong>`, else its heading after "About".
     pub name: Option<String>,
+    /// Street line(s) of the address, joined with ", ".
     pub street: Option<String>,
+    /// City, town or suburb.
     pub city: Option<String>,
+    /// State, province, territory or county ("NC", "ON", "ACT", "Norfolk").
     pub state: Option<String>,
+    /// Postal code as printed ("27851", "02604", "SW1A 1AA").
     pub postal_code: Option<String>,
-    /// Country name as printed on the page (normalised to the table's name when known).
+    /// Country: the common English name from the country table ("United
+    /// States", "Australia", "United Kingdom"), whether the page printed it
+    /// that way, as an alias ("USA", "England") or only as the map's ISO code.
     pub country: Option<String>,
     /// ISO 3166-1 alpha-2 code, upper case.
     pub country_code: Option<String>,
+    /// Phone number as printed (the `tel:` link's text); `None` for "N/A".
     pub phone: Option<String>,
+    /// The "Website" link's href as printed (protocol-relative made https).
     pub website: Option<String>,
     /// De-obfuscated e-mail address.
     pub email: Option<String>,
     /// Free text, paragraphs joined with `\n`.
     pub description: Option<String>,
+    /// The track logo (`img[src*="track_logos"]`), absolute.
     pub logo_url: Option<String>,
+    /// The Facebook panel's page link (the panel whose heading starts with
+    /// "Facebook"); never the About panel's website, even on facebook.com.
     pub facebook_url: Option<String>,
     /// The Google Maps iframe's `q=` parameter, decoded.
     pub map_query: Option<String>,
+    /// Lifetime Track Stats: laps.
     pub total_laps: Option<u64>,
+    /// Lifetime Track Stats: practice sessions.
     pub total_practice_sessions: Option<u64>,
+    /// Lifetime Track Stats: races.
     pub total_races: Option<u64>,
+    /// Lifetime Track Stats: entries.
     pub total_entries: Option<u64>,
+    /// Lifetime Track Stats: events.
     pub total_events: Option<u64>,
-    /// Top tiles: racing now, and this month's counts (optional on the page).
+    /// Top tiles: racing now (the live tile's check or cross icon, else its caption).
     pub racing_now: Option<bool>,
+    /// Top tiles: "Results This Month".
     pub month_results: Option<u64>,
+    /// Top tiles: "Sessions This Month".
     pub month_sessions: Option<u64>,
+    /// Top tiles: "Videos This Month".
     pub month_videos: Option<u64>,
 }

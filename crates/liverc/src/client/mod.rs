@@ -1,9 +1,863 @@
-//! The polite HTTP client. (Being written.)
+//! The polite HTTP client for LiveRC: fetches the catalogue and track
+//! dashboards and hands the bodies to the pure parsers in [`crate::parse`].
+//!
+//! Politeness lives here and nowhere else: one in-flight cap across every
+//! host, a minimum gap between request starts, robots.txt (and its
+//! `Crawl-delay`) per host, retries only of what can succeed later with
+//! capped, jittered exponential backoff, `Retry-After` obeyed site-wide, a
+//! body-size cap enforced while streaming, and a kill switch checked before
+//! every request. See the crate README for the rules in prose.
 
-/// Client configuration.
-#[derive(Debug, Clone, Default)]
-pub struct LiveRcConfig {}
+mod config;
+mod kill_switch;
+mod pacer;
+mod retry;
+mod robots;
+mod stats;
 
-/// The client.
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{
+    ETAG, HeaderMap, HeaderName, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    RETRY_AFTER,
+};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+pub use self::config::{DEFAULT_USER_AGENT, LiveRcConfig, RetryPolicy, SLUG_PLACEHOLDER};
+pub use self::kill_switch::KillSwitch;
+pub use self::stats::ClientStats;
+
+use self::pacer::Pacer;
+use self::robots::{CachedRobots, ROBOTS_FAILURE_TTL, ROBOTS_TTL, RobotsCache, RobotsRules};
+use self::stats::Counters;
+use crate::error::{FormatError, LiveRcError, PageKind};
+use crate::model::{Catalogue, Dashboard};
+
+/// Redirects followed per request before giving up with
+/// [`LiveRcError::TooManyRedirects`].
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Largest robots.txt read (Google's limit); a longer one counts as
+/// unreadable.
+const ROBOTS_MAX_BYTES: usize = 512 * 1024;
+
+/// HTTP cache validators of a fetched page, sent back on the next fetch so
+/// the server can answer 304 Not Modified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Validators {
+    /// The `ETag` response header, verbatim (quotes and `W/` included).
+    pub etag: Option<String>,
+    /// The `Last-Modified` response header, verbatim.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Neither validator is known (a conditional fetch is then a plain one).
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+
+    fn from_headers(headers: &HeaderMap) -> Self {
+        let get = |name: HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        Self {
+            etag: get(ETAG),
+            last_modified: get(LAST_MODIFIED),
+        }
+    }
+
+    /// The validators a 304 carries replace the old ones; absent ones are kept.
+    fn refreshed_by(&self, newer: Self) -> Self {
+        Self {
+            etag: newer.etag.or_else(|| self.etag.clone()),
+            last_modified: newer.last_modified.or_else(|| self.last_modified.clone()),
+        }
+    }
+}
+
+/// A fetched and parsed track dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardPage {
+    /// The validated, lowercased slug.
+    pub slug: String,
+    /// The URL requested (from the configured template).
+    pub url: String,
+    /// What the parser found.
+    pub dashboard: Dashboard,
+    /// `ETag` / `Last-Modified` of the response, for the next conditional fetch.
+    pub validators: Validators,
+    /// When the response arrived.
+    pub fetched_at: DateTime<Utc>,
+    /// Attempts made (1 when the first succeeded).
+    pub attempts: u32,
+}
+
+/// The result of [`LiveRcClient::fetch_dashboard_if_changed`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the API contract names `Modified(DashboardPage)`; one value per fetch, moved, never stored in bulk"
+)]
+pub enum DashboardFetch {
+    /// The page changed (or the server ignored the validators): here it is.
+    Modified(DashboardPage),
+    /// 304 Not Modified: what the caller has is current.
+    NotModified {
+        /// The validated, lowercased slug.
+        slug: String,
+        /// The URL requested.
+        url: String,
+        /// The validators to keep (refreshed from the 304 where it sent any).
+        validators: Validators,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// The polite LiveRC client. Cheap to clone: clones share the connection
+/// pool, the in-flight cap, the pacer, the robots.txt cache, the kill switch
+/// and the counters.
 #[derive(Debug, Clone)]
-pub struct LiveRcClient {}
+pub struct LiveRcClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: LiveRcConfig,
+    http: reqwest::Client,
+    pacer: Pacer,
+    robots: RobotsCache,
+    robots_token: String,
+    kill_switch: KillSwitch,
+    counters: Arc<Counters>,
+}
+
+/// What one successful fetch brought back.
+#[derive(Debug)]
+enum Outcome {
+    Body {
+        text: String,
+        validators: Validators,
+        received_at: DateTime<Utc>,
+    },
+    NotModified {
+        validators: Validators,
+    },
+}
+
+#[derive(Debug)]
+struct Fetched {
+    outcome: Outcome,
+    attempts: u32,
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+enum AttemptError {
+    /// Worth another attempt.
+    Retryable {
+        message: String,
+        /// `Retry-After` as sent (uncapped), when there was one.
+        retry_after: Option<Duration>,
+    },
+    /// Final.
+    Fatal(LiveRcError),
+}
+
+/// Which kind of request, for counters and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestKind {
+    Robots,
+    Catalogue,
+    Dashboard,
+}
+
+impl RequestKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Robots => "robots",
+            RequestKind::Catalogue => "catalogue",
+            RequestKind::Dashboard => "dashboard",
+        }
+    }
+}
+
+impl LiveRcClient {
+    /// Validate the configuration and build the client (no request is sent).
+    pub fn new(config: LiveRcConfig) -> Result<Self, LiveRcError> {
+        config.validate()?;
+        let counters = Arc::new(Counters::default());
+        let redirect_counters = Arc::clone(&counters);
+        let redirect_policy = reqwest::redirect::Policy::custom(move |attempt| {
+            // `previous` starts with the original URL, so it holds one entry
+            // per hop followed so far, plus one.
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else {
+                // Each hop is a request of its own.
+                Counters::bump(&redirect_counters.requests);
+                tracing::debug!(to = %attempt.url(), status = attempt.status().as_u16(), "liverc redirect");
+                attempt.follow()
+            }
+        });
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.read_timeout)
+            .gzip(true)
+            .redirect(redirect_policy)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(2)
+            .build()
+            .map_err(|e| LiveRcError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pacer: Pacer::new(config.max_in_flight, config.min_request_spacing),
+                robots: RobotsCache::default(),
+                robots_token: config.robots_token(),
+                kill_switch: KillSwitch::new(config.enabled),
+                counters,
+                http,
+                config,
+            }),
+        })
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &LiveRcConfig {
+        &self.inner.config
+    }
+
+    /// A handle on the kill switch shared by this client and its clones.
+    pub fn kill_switch(&self) -> KillSwitch {
+        self.inner.kill_switch.clone()
+    }
+
+    /// The dashboard URL of a track. The slug is lowercased and must be a
+    /// DNS label (`[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`), else
+    /// [`LiveRcError::Invalid`].
+    pub fn track_url(&self, slug: &str) -> Result<String, LiveRcError> {
+        let slug = normalise_slug(slug)?;
+        Ok(self
+            .inner
+            .config
+            .track_url_template
+            .replace(SLUG_PLACEHOLDER, &slug))
+    }
+
+    /// Fetch and parse the catalogue page.
+    pub async fn list_tracks(&self) -> Result<Catalogue, LiveRcError> {
+        let url = parse_url(&self.inner.config.catalogue_url)?;
+        let span = tracing::info_span!("liverc_list_tracks", url = %url);
+        async {
+            let fetched = self
+                .fetch(&url, HeaderMap::new(), RequestKind::Catalogue)
+                .await?;
+            match fetched.outcome {
+                Outcome::Body {
+                    text, received_at, ..
+                } => {
+                    // The catalogue is ~1 MB of HTML: parse it off the
+                    // async worker threads.
+                    let parsed = tokio::task::spawn_blocking(move || {
+                        crate::parse::parse_catalogue(&text, received_at)
+                    })
+                    .await
+                    .map_err(|e| {
+                        FormatError::new(PageKind::Catalogue, format!("parser task failed: {e}"))
+                    })
+                    .and_then(|r| r);
+                    parsed.map_err(|source| LiveRcError::Format {
+                        url: url.to_string(),
+                        source,
+                    })
+                }
+                Outcome::NotModified { .. } => Err(LiveRcError::Rejected {
+                    url: url.to_string(),
+                    status: 304,
+                }),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Fetch and parse a track's dashboard.
+    pub async fn fetch_dashboard(&self, slug: &str) -> Result<DashboardPage, LiveRcError> {
+        match self.dashboard(slug, None).await? {
+            DashboardFetch::Modified(page) => Ok(page),
+            // Only reachable if a server answers 304 to an unconditional
+            // request, which is a protocol error on its side.
+            DashboardFetch::NotModified { url, .. } => {
+                Err(LiveRcError::Rejected { url, status: 304 })
+            }
+        }
+    }
+
+    /// Fetch a track's dashboard unless it is unchanged since `validators`
+    /// were taken: sends `If-None-Match` / `If-Modified-Since` and returns
+    /// [`DashboardFetch::NotModified`] on 304. Empty validators make this a
+    /// plain fetch.
+    pub async fn fetch_dashboard_if_changed(
+        &self,
+        slug: &str,
+        validators: &Validators,
+    ) -> Result<DashboardFetch, LiveRcError> {
+        self.dashboard(slug, Some(validators)).await
+    }
+
+    /// Counters since the client was built (shared by all clones).
+    pub fn stats(&self) -> ClientStats {
+        self.inner.counters.snapshot()
+    }
+
+    async fn dashboard(
+        &self,
+        slug: &str,
+        validators: Option<&Validators>,
+    ) -> Result<DashboardFetch, LiveRcError> {
+        let slug = normalise_slug(slug)?;
+        let url_string = self
+            .inner
+            .config
+            .track_url_template
+            .replace(SLUG_PLACEHOLDER, &slug);
+        let url = parse_url(&url_string)?;
+        let mut headers = HeaderMap::new();
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                headers.insert(IF_NONE_MATCH, header_value("ETag", etag)?);
+            }
+            if let Some(last_modified) = &v.last_modified {
+                headers.insert(
+                    IF_MODIFIED_SINCE,
+                    header_value("Last-Modified", last_modified)?,
+                );
+            }
+        }
+        let span = tracing::info_span!("liverc_fetch_dashboard", slug = %slug, url = %url);
+        async {
+            let fetched = self.fetch(&url, headers, RequestKind::Dashboard).await?;
+            match fetched.outcome {
+                Outcome::Body {
+                    text,
+                    validators: new_validators,
+                    received_at,
+                } => {
+                    let dashboard = crate::parse::parse_dashboard(&text).map_err(|source| {
+                        LiveRcError::Format {
+                            url: url_string.clone(),
+                            source,
+                        }
+                    })?;
+                    Ok(DashboardFetch::Modified(DashboardPage {
+                        slug: slug.clone(),
+                        url: url_string.clone(),
+                        dashboard,
+                        validators: new_validators,
+                        fetched_at: received_at,
+                        attempts: fetched.attempts,
+                    }))
+                }
+                Outcome::NotModified {
+                    validators: new_validators,
+                } => Ok(DashboardFetch::NotModified {
+                    slug: slug.clone(),
+                    url: url_string.clone(),
+                    validators: validators
+                        .map(|old| old.refreshed_by(new_validators.clone()))
+                        .unwrap_or(new_validators),
+                    attempts: fetched.attempts,
+                }),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// robots.txt check, then the fetch with retries.
+    async fn fetch(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        kind: RequestKind,
+    ) -> Result<Fetched, LiveRcError> {
+        let origin = url.origin().ascii_serialization();
+        let host_delay = if self.inner.config.respect_robots {
+            let rules = self.robots_for(&origin).await?;
+            if !rules.is_allowed(&path_and_query(url)) {
+                tracing::info!(url = %url, "robots.txt disallows this URL; not fetching");
+                return Err(LiveRcError::RobotsDisallowed {
+                    url: url.to_string(),
+                });
+            }
+            rules
+                .crawl_delay()
+                .map(|d| retry::cap(d, &self.inner.config.retry))
+                .unwrap_or_default()
+        } else {
+            Duration::ZERO
+        };
+        self.fetch_with_retries(
+            url,
+            &origin,
+            host_delay,
+            &headers,
+            self.inner.config.max_body_bytes,
+            kind,
+        )
+        .await
+    }
+
+    async fn robots_for(&self, origin: &str) -> Result<Arc<RobotsRules>, LiveRcError> {
+        self.inner
+            .robots
+            .get(origin, || self.fetch_robots(origin))
+            .await
+    }
+
+    /// Fetch and parse one host's robots.txt. Only the kill switch makes this
+    /// fail; every other problem is turned into "allow everything" (see the
+    /// crate README for why).
+    async fn fetch_robots(&self, origin: &str) -> Result<CachedRobots, LiveRcError> {
+        let url = parse_url(&format!("{origin}/robots.txt"))?;
+        let limit = ROBOTS_MAX_BYTES.min(self.inner.config.max_body_bytes);
+        let result = self
+            .fetch_with_retries(
+                &url,
+                origin,
+                Duration::ZERO,
+                &HeaderMap::new(),
+                limit,
+                RequestKind::Robots,
+            )
+            .await;
+        let allow_all = |ttl| CachedRobots {
+            rules: Arc::new(RobotsRules::allow_all()),
+            ttl,
+        };
+        match result {
+            Ok(Fetched {
+                outcome: Outcome::Body { text, .. },
+                ..
+            }) => {
+                let rules = RobotsRules::parse(&text, &self.inner.robots_token);
+                tracing::debug!(url = %url, crawl_delay = ?rules.crawl_delay(), "robots.txt read");
+                Ok(CachedRobots {
+                    rules: Arc::new(rules),
+                    ttl: ROBOTS_TTL,
+                })
+            }
+            Ok(Fetched {
+                outcome: Outcome::NotModified { .. },
+                ..
+            }) => Ok(allow_all(ROBOTS_TTL)),
+            Err(LiveRcError::Disabled) => Err(LiveRcError::Disabled),
+            Err(LiveRcError::Gone { status, .. } | LiveRcError::Rejected { status, .. }) => {
+                tracing::debug!(url = %url, status, "no robots.txt: everything allowed");
+                Ok(allow_all(ROBOTS_TTL))
+            }
+            Err(e) => {
+                tracing::warn!(
+                    url = %url,
+                    error = %e,
+                    "robots.txt unreadable: treating the host as allowing everything for now"
+                );
+                Ok(allow_all(ROBOTS_FAILURE_TTL))
+            }
+        }
+    }
+
+    /// Send `url` until it succeeds, fails for good, or the retry policy is
+    /// spent. The in-flight slot is held only while an attempt is on the wire.
+    async fn fetch_with_retries(
+        &self,
+        url: &Url,
+        origin: &str,
+        host_delay: Duration,
+        headers: &HeaderMap,
+        max_body: usize,
+        kind: RequestKind,
+    ) -> Result<Fetched, LiveRcError> {
+        let inner = &*self.inner;
+        let policy = &inner.config.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            if !inner.kill_switch.is_enabled() {
+                return Err(LiveRcError::Disabled);
+            }
+            let permit = inner
+                .pacer
+                .start(origin, host_delay, &inner.kill_switch)
+                .await?;
+            // The switch may have turned while we waited for our turn.
+            if !inner.kill_switch.is_enabled() {
+                return Err(LiveRcError::Disabled);
+            }
+            Counters::bump(&inner.counters.requests);
+            if attempt > 1 {
+                Counters::bump(&inner.counters.retries);
+            }
+            if kind == RequestKind::Robots {
+                Counters::bump(&inner.counters.robots_fetches);
+            }
+            let started = Instant::now();
+            let (status, result) = self.attempt(url, headers, max_body).await;
+            drop(permit);
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            tracing::debug!(
+                url = %url,
+                kind = kind.as_str(),
+                status,
+                attempt,
+                elapsed_ms,
+                ok = result.is_ok(),
+                "liverc request"
+            );
+            let (message, retry_after) = match result {
+                Ok(outcome) => {
+                    return Ok(Fetched {
+                        outcome,
+                        attempts: attempt,
+                    });
+                }
+                Err(AttemptError::Fatal(e)) => return Err(e),
+                Err(AttemptError::Retryable {
+                    message,
+                    retry_after,
+                }) => (message, retry_after),
+            };
+            if attempt > policy.max_retries {
+                tracing::warn!(
+                    url = %url,
+                    attempts = attempt,
+                    status,
+                    reason = %message,
+                    "liverc request failed; retries exhausted"
+                );
+                return Err(LiveRcError::Transient {
+                    url: url.to_string(),
+                    attempts: attempt,
+                    status,
+                    message,
+                });
+            }
+            let backoff = retry::backoff_delay_random(policy, attempt - 1);
+            let server_wait = retry_after.map(|d| retry::cap(d, policy));
+            if let Some(wait) = server_wait {
+                let added = inner.pacer.pause_site(wait);
+                inner.counters.add_retry_after_wait(added);
+            } else if status == Some(429) {
+                // "Too many requests" without a date: the whole site slows
+                // down for one backoff, not only this request.
+                inner.pacer.pause_site(backoff);
+            }
+            let delay = backoff.max(server_wait.unwrap_or_default());
+            tracing::warn!(
+                url = %url,
+                attempt,
+                status,
+                reason = %message,
+                retry_after_ms = server_wait.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "liverc request failed; retrying"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = inner.kill_switch.wait_disabled() => return Err(LiveRcError::Disabled),
+            }
+        }
+    }
+
+    /// One HTTP exchange, body included. Returns the status when a response
+    /// arrived.
+    async fn attempt(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        max_body: usize,
+    ) -> (Option<u16>, Result<Outcome, AttemptError>) {
+        let counters = &self.inner.counters;
+        let response = match self
+            .inner
+            .http
+            .get(url.clone())
+            .headers(headers.clone())
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => return (None, Err(self.classify(url, &e))),
+        };
+        let status = response.status();
+        let code = status.as_u16();
+        let url_string = url.to_string();
+        let result = if status == reqwest::StatusCode::NOT_MODIFIED {
+            Counters::bump(&counters.not_modified);
+            Ok(Outcome::NotModified {
+                validators: Validators::from_headers(response.headers()),
+            })
+        } else if status.is_success() {
+            let received_at = Utc::now();
+            let validators = Validators::from_headers(response.headers());
+            self.read_body(url, response, max_body)
+                .await
+                .map(|text| Outcome::Body {
+                    text,
+                    validators,
+                    received_at,
+                })
+        } else if code == 429 || status.is_server_error() {
+            if code == 429 {
+                Counters::bump(&counters.responses_429);
+            } else {
+                Counters::bump(&counters.server_errors);
+            }
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+            Err(AttemptError::Retryable {
+                message: format!("HTTP {status}"),
+                retry_after,
+            })
+        } else if code == 404 || code == 410 {
+            Err(AttemptError::Fatal(LiveRcError::Gone {
+                url: url_string,
+                status: code,
+            }))
+        } else {
+            // Other 4xx, and any 1xx/3xx that was not followed.
+            Err(AttemptError::Fatal(LiveRcError::Rejected {
+                url: url_string,
+                status: code,
+            }))
+        };
+        (Some(code), result)
+    }
+
+    /// Stream the body, aborting (and so dropping the connection) as soon as
+    /// it exceeds `max_body` bytes.
+    async fn read_body(
+        &self,
+        url: &Url,
+        mut response: reqwest::Response,
+        max_body: usize,
+    ) -> Result<String, AttemptError> {
+        let too_large = || {
+            AttemptError::Fatal(LiveRcError::BodyTooLarge {
+                url: url.to_string(),
+                limit: max_body,
+            })
+        };
+        let declared = response.content_length();
+        if declared.is_some_and(|len| len > max_body as u64) {
+            return Err(too_large());
+        }
+        let capacity = declared
+            .and_then(|len| usize::try_from(len).ok())
+            .unwrap_or(0)
+            .min(max_body);
+        let mut body = Vec::with_capacity(capacity);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    Counters::add(&self.inner.counters.bytes_received, chunk.len() as u64);
+                    if body.len() + chunk.len() > max_body {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.classify(url, &e)),
+            }
+        }
+        // LiveRC serves UTF-8; stray invalid bytes become U+FFFD rather than
+        // failing the page.
+        Ok(match String::from_utf8(body) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    }
+
+    /// Sort a transport error: timeouts, connect errors and broken or
+    /// truncated responses are retryable; a redirect loop and a request that
+    /// cannot be built are final.
+    fn classify(&self, url: &Url, error: &reqwest::Error) -> AttemptError {
+        if error.is_redirect() {
+            return AttemptError::Fatal(LiveRcError::TooManyRedirects {
+                url: url.to_string(),
+                limit: MAX_REDIRECTS,
+            });
+        }
+        if error.is_builder() {
+            return AttemptError::Fatal(LiveRcError::Invalid(format!(
+                "cannot request {url}: {}",
+                error_chain(error)
+            )));
+        }
+        let message = if error.is_timeout() {
+            Counters::bump(&self.inner.counters.timeouts);
+            format!("timed out: {}", error_chain(error))
+        } else if error.is_connect() {
+            format!("connect error: {}", error_chain(error))
+        } else {
+            error_chain(error)
+        };
+        AttemptError::Retryable {
+            message,
+            retry_after: None,
+        }
+    }
+}
+
+/// An error and its sources, `outer: inner: innermost`.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// Lowercase a slug and check that it is one DNS label.
+fn normalise_slug(slug: &str) -> Result<String, LiveRcError> {
+    let slug = slug.to_ascii_lowercase();
+    let bytes = slug.as_bytes();
+    let edge_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let valid = (1..=63).contains(&bytes.len())
+        && edge_ok(bytes.first())
+        && edge_ok(bytes.last())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+    if valid {
+        Ok(slug)
+    } else {
+        Err(LiveRcError::Invalid(format!(
+            "{slug:?} is not a valid track slug (one DNS label: letters, digits, inner hyphens, at most 63)"
+        )))
+    }
+}
+
+fn parse_url(value: &str) -> Result<Url, LiveRcError> {
+    Url::parse(value).map_err(|e| LiveRcError::Invalid(format!("{value:?} is not a URL: {e}")))
+}
+
+fn header_value(what: &str, value: &str) -> Result<HeaderValue, LiveRcError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        LiveRcError::Invalid(format!(
+            "{what} validator {value:?} is not a valid header value"
+        ))
+    })
+}
+
+/// The part of a URL robots.txt rules are matched against.
+fn path_and_query(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(template: &str) -> LiveRcClient {
+        LiveRcClient::new(LiveRcConfig {
+            track_url_template: template.to_owned(),
+            ..LiveRcConfig::default()
+        })
+        .expect("valid config")
+    }
+
+    #[test]
+    fn track_url_validates_and_lowercases_slugs() {
+        let c = client("https://{slug}.liverc.com/");
+        assert_eq!(
+            c.track_url("FastandFunToyandHobby").expect("valid"),
+            "https://fastandfuntoyandhobby.liverc.com/"
+        );
+        assert_eq!(c.track_url("a").expect("valid"), "https://a.liverc.com/");
+        assert_eq!(
+            c.track_url("a-1-b").expect("valid"),
+            "https://a-1-b.liverc.com/"
+        );
+        assert!(c.track_url(&"a".repeat(63)).is_ok());
+        for bad in [
+            "",
+            "-abc",
+            "abc-",
+            "a.b",
+            "a_b",
+            "a b",
+            "ab/c",
+            "ümlaut",
+            "abc\n",
+            &"a".repeat(64),
+            "{slug}",
+        ] {
+            assert!(
+                matches!(c.track_url(bad), Err(LiveRcError::Invalid(_))),
+                "{bad:?} should be rejected"
+            );
+        }
+        let sim = client("http://127.0.0.1:8080/t/{slug}/");
+        assert_eq!(
+            sim.track_url("ABC").expect("valid"),
+            "http://127.0.0.1:8080/t/abc/"
+        );
+    }
+
+    #[test]
+    fn validators_refresh_keeps_what_a_304_omits() {
+        let old = Validators {
+            etag: Some("\"a\"".into()),
+            last_modified: Some("Mon, 01 Jan 2024 00:00:00 GMT".into()),
+        };
+        let new = old.refreshed_by(Validators {
+            etag: Some("\"b\"".into()),
+            last_modified: None,
+        });
+        assert_eq!(new.etag.as_deref(), Some("\"b\""));
+        assert_eq!(new.last_modified, old.last_modified);
+        assert!(Validators::default().is_empty());
+        assert!(!old.is_empty());
+    }
+
+    #[test]
+    fn path_and_query_keeps_the_query() {
+        let url = Url::parse("http://h/t/abc/?x=1&y").expect("url");
+        assert_eq!(path_and_query(&url), "/t/abc/?x=1&y");
+        let url = Url::parse("http://h").expect("url");
+        assert_eq!(path_and_query(&url), "/");
+    }
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<LiveRcClient>();
+        assert_traits::<KillSwitch>();
+        assert_traits::<ClientStats>();
+        assert_traits::<DashboardFetch>();
+    }
+}
