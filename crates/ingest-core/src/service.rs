@@ -1,0 +1,1076 @@
+//! `TrackSyncService`: one sync run, the same for every entry point.
+//!
+//! Pipeline: catalogue → snapshot diff → dashboards (bounded concurrency,
+//! streamed) → validation → geocoding → batch upsert → progress → guarded
+//! deactivation → sync state → report → metrics.
+//!
+//! Dashboards are fetched by a bounded stream and handed over a bounded
+//! channel to a writer that stores them batch by batch, so memory stays flat
+//! as the catalogue grows and the database work overlaps the fetching.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tracing::{Instrument, info, info_span, warn};
+use uuid::Uuid;
+
+use crate::diff::{self, address_query, content_hash, diff_track};
+use crate::model::{
+    FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators, MetadataUpdate,
+    RunId, StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert, UpsertBatch,
+};
+use crate::ports::clock::Clock;
+use crate::ports::geocoder::Geocoder;
+use crate::ports::metrics::SyncMetrics;
+use crate::ports::progress::{Progress, ProgressSink};
+use crate::ports::report::ReportWriter;
+use crate::ports::repository::{RepositoryError, TrackRepository};
+use crate::ports::source::{
+    DashboardOutcome, SourceCatalogue, SourceEntry, SourceError, SourceErrorClass, TrackSource,
+};
+use crate::run::{
+    Completeness, GuardDecision, MetadataErrorEntry, MetadataMode, NewTrackEntry,
+    ReactivatedTrackEntry, RunCounts, RunReport, RunStatus, Stage, StageTiming, SyncOptions,
+    UpdatedTrackEntry, ValidationAnomaly,
+};
+use crate::validate::sanitize_profile;
+
+/// A cancellation flag shared with whoever may stop the run (an API call, a
+/// signal). The service checks it before each dashboard and each batch.
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Per-run context that does not belong to the options: identity, attempt,
+/// cancellation.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: RunId,
+    /// 1 for a first attempt.
+    pub attempt: u32,
+    pub cancel: CancelFlag,
+}
+
+impl Default for RunContext {
+    fn default() -> Self {
+        Self {
+            run_id: Uuid::now_v7(),
+            attempt: 1,
+            cancel: CancelFlag::new(),
+        }
+    }
+}
+
+/// What a run returns to its caller (printed by the CLI with `--json`,
+/// stored on the job by the worker). camelCase like the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncSummary {
+    pub run_id: RunId,
+    pub status: RunStatus,
+    pub tracks_total: u64,
+    pub tracks_added: u64,
+    pub tracks_updated: u64,
+    pub tracks_unchanged: u64,
+    pub tracks_churn_only: u64,
+    pub tracks_deactivated: u64,
+    pub tracks_reactivated: u64,
+    pub metadata_fetched: u64,
+    pub metadata_not_modified: u64,
+    pub metadata_skipped: u64,
+    pub metadata_failures: u64,
+    pub validation_anomalies: u64,
+    pub retries: u64,
+    pub duration_seconds: f64,
+    pub report_path: Option<String>,
+    pub report_file: Option<String>,
+    pub error: Option<String>,
+    pub stage_timings: Vec<StageTiming>,
+}
+
+impl SyncSummary {
+    fn from_report(report: &RunReport, path: Option<String>, file: Option<String>) -> Self {
+        let c = &report.counts;
+        Self {
+            run_id: report.run_id,
+            status: report.status,
+            tracks_total: c.catalogue_rows,
+            tracks_added: c.new,
+            tracks_updated: c.updated,
+            tracks_unchanged: c.unchanged,
+            tracks_churn_only: c.churn_only,
+            tracks_deactivated: c.deactivated,
+            tracks_reactivated: c.reactivated,
+            metadata_fetched: c.dashboards_fetched,
+            metadata_not_modified: c.dashboards_not_modified,
+            metadata_skipped: c.dashboards_skipped,
+            metadata_failures: c.dashboards_failed,
+            validation_anomalies: c.validation_anomalies,
+            retries: c.retries,
+            duration_seconds: report.duration().as_secs_f64(),
+            report_path: path,
+            report_file: file,
+            error: report.error.clone(),
+            stage_timings: report.stage_timings.clone(),
+        }
+    }
+}
+
+/// The orchestration service. Every dependency is a port.
+pub struct TrackSyncService {
+    source: Arc<dyn TrackSource>,
+    repository: Arc<dyn TrackRepository>,
+    metrics: Arc<dyn SyncMetrics>,
+    clock: Arc<dyn Clock>,
+    geocoder: Option<Arc<dyn Geocoder>>,
+}
+
+impl std::fmt::Debug for TrackSyncService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrackSyncService")
+            .field("geocoder", &self.geocoder.as_ref().map(|g| g.provider()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the fetch side hands the writer for one catalogue entry.
+struct Fetched {
+    entry: SourceEntry,
+    result: FetchResult,
+    /// Tries the service added after the source gave up.
+    extra_tries: u32,
+}
+
+enum FetchResult {
+    /// Not requested this run.
+    Skipped,
+    Outcome(DashboardOutcome),
+    Failed(SourceError),
+}
+
+/// Why the writer stopped early.
+enum WriterStop {
+    Repository(RepositoryError),
+    Cancelled,
+}
+
+/// Everything the run accumulates for its report.
+#[derive(Default)]
+struct Accumulator {
+    counts: RunCounts,
+    new_tracks: Vec<NewTrackEntry>,
+    updated_tracks: Vec<UpdatedTrackEntry>,
+    reactivated: Vec<ReactivatedTrackEntry>,
+    metadata_errors: Vec<MetadataErrorEntry>,
+    anomalies: Vec<ValidationAnomaly>,
+    batch_latencies: Vec<Duration>,
+    geocode_time: Duration,
+    fetch_latency_total: Duration,
+    fetch_requests: u64,
+    service_retries: u64,
+    processed: u64,
+}
+
+impl TrackSyncService {
+    pub fn new(
+        source: Arc<dyn TrackSource>,
+        repository: Arc<dyn TrackRepository>,
+        metrics: Arc<dyn SyncMetrics>,
+        clock: Arc<dyn Clock>,
+        geocoder: Option<Arc<dyn Geocoder>>,
+    ) -> Self {
+        Self {
+            source,
+            repository,
+            metrics,
+            clock,
+            geocoder,
+        }
+    }
+
+    /// Run one sync with a fresh run id.
+    pub async fn run_sync(
+        &self,
+        options: &SyncOptions,
+        report_writer: &dyn ReportWriter,
+        progress: &dyn ProgressSink,
+    ) -> SyncSummary {
+        self.run_sync_with(options, &RunContext::default(), report_writer, progress)
+            .await
+    }
+
+    /// Run one sync in a given context (job id, attempt, cancellation).
+    pub async fn run_sync_with(
+        &self,
+        options: &SyncOptions,
+        ctx: &RunContext,
+        report_writer: &dyn ReportWriter,
+        progress: &dyn ProgressSink,
+    ) -> SyncSummary {
+        let span = info_span!("track_sync", run_id = %ctx.run_id, source = %options.source, trigger = options.trigger.as_str());
+        self.run_inner(options, ctx, report_writer, progress)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_inner(
+        &self,
+        options: &SyncOptions,
+        ctx: &RunContext,
+        report_writer: &dyn ReportWriter,
+        progress: &dyn ProgressSink,
+    ) -> SyncSummary {
+        let options = normalise_options(options);
+        let started_at = self.clock.now();
+        let started = Instant::now();
+        let stats_before = self.source.stats();
+        let mut acc = Accumulator::default();
+        let mut timings = Vec::new();
+        let mut report = RunReport {
+            run_id: ctx.run_id,
+            source: options.source.clone(),
+            trigger: options.trigger,
+            attempt: ctx.attempt,
+            status: RunStatus::Succeeded,
+            error: None,
+            started_at,
+            finished_at: started_at,
+            options: options.clone(),
+            politeness_bound_seconds: None,
+            counts: RunCounts::default(),
+            stage_timings: Vec::new(),
+            new_tracks: Vec::new(),
+            updated_tracks: Vec::new(),
+            deactivated: Vec::new(),
+            reactivated: Vec::new(),
+            metadata_errors: Vec::new(),
+            anomalies: Vec::new(),
+            skipped_rows: Vec::new(),
+            guard: None,
+            completeness: Completeness::default(),
+            previous_completeness: None,
+        };
+        info!(
+            mode = options.metadata.as_str(),
+            concurrency = options.concurrency,
+            batch_size = options.batch_size,
+            "sync started"
+        );
+        let last_stage = std::sync::Mutex::new(None::<Stage>);
+        let emit = |stage: Stage, acc: &Accumulator, total: u64, dash_started: Option<Instant>| {
+            if let Ok(mut last) = last_stage.lock()
+                && *last != Some(stage)
+            {
+                *last = Some(stage);
+                info!(stage = stage.as_str(), "stage started");
+            }
+            progress.update(&progress_sample(stage, acc, total, started, dash_started));
+        };
+        emit(Stage::Starting, &acc, 0, None);
+
+        report.previous_completeness =
+            match report_writer.previous_completeness(&options.source).await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(error = %e, "previous completeness unavailable");
+                    None
+                }
+            };
+
+        // 1. Catalogue.
+        emit(Stage::Catalogue, &acc, 0, None);
+        let t = Instant::now();
+        let catalogue = self.source.catalogue().await;
+        timings.push(timing(Stage::Catalogue, t.elapsed(), None));
+        let catalogue = match catalogue {
+            Ok(c) => c,
+            Err(e) => {
+                let status = if e.class == SourceErrorClass::Format {
+                    RunStatus::FormatError
+                } else {
+                    RunStatus::Failed
+                };
+                warn!(error = %e, "catalogue unavailable");
+                report.status = status;
+                report.error = Some(format!("catalogue: {e}"));
+                return self
+                    .finish(
+                        report,
+                        acc,
+                        timings,
+                        stats_before,
+                        started,
+                        report_writer,
+                        progress,
+                    )
+                    .await;
+            }
+        };
+        let total = catalogue.entries.len() as u64;
+        acc.counts.catalogue_rows = total;
+        acc.counts.skipped_rows = catalogue.skipped.len() as u64;
+        report.skipped_rows = catalogue.skipped.clone();
+        info!(
+            tracks = total,
+            skipped = catalogue.skipped.len(),
+            "catalogue read"
+        );
+
+        // 2. Snapshot and plan.
+        emit(Stage::Diff, &acc, total, None);
+        let t = Instant::now();
+        let snapshot = match self.repository.snapshot(&options.source).await {
+            Ok(s) => s,
+            Err(e) => {
+                report.status = RunStatus::Failed;
+                report.error = Some(format!("loading stored tracks: {e}"));
+                return self
+                    .finish(
+                        report,
+                        acc,
+                        timings,
+                        stats_before,
+                        started,
+                        report_writer,
+                        progress,
+                    )
+                    .await;
+            }
+        };
+        let snapshot: HashMap<String, TrackSnapshot> =
+            snapshot.into_iter().map(|s| (s.slug.clone(), s)).collect();
+        let active_before = snapshot.values().filter(|s| s.is_active).count() as u64;
+        timings.push(timing(
+            Stage::Diff,
+            t.elapsed(),
+            Some(format!("{} stored tracks", snapshot.len())),
+        ));
+
+        // 3–6. Dashboards, validation, geocoding, batches.
+        let dash_started = Instant::now();
+        emit(Stage::Dashboards, &acc, total, Some(dash_started));
+        let SourceCatalogue {
+            fetched_at: catalogue_time,
+            entries,
+            ..
+        } = catalogue;
+        let seen_slugs: Vec<String> = entries.iter().map(|e| e.slug.clone()).collect();
+        let stop = self
+            .fetch_and_store(
+                &options,
+                ctx,
+                entries,
+                &snapshot,
+                catalogue_time,
+                &mut acc,
+                &|acc| emit(Stage::Dashboards, acc, total, Some(dash_started)),
+            )
+            .await;
+        let db_total: Duration = acc.batch_latencies.iter().sum();
+        timings.push(timing(
+            Stage::Dashboards,
+            dash_started.elapsed(),
+            Some(format!(
+                "{} fetched, {} not modified, {} failed",
+                acc.counts.dashboards_fetched,
+                acc.counts.dashboards_not_modified,
+                acc.counts.dashboards_failed
+            )),
+        ));
+        timings.push(timing(
+            Stage::Database,
+            db_total,
+            Some(batch_detail(&acc.batch_latencies)),
+        ));
+        if self.geocoder.is_some() {
+            timings.push(timing(
+                Stage::Geocoding,
+                acc.geocode_time,
+                Some(format!(
+                    "{} addresses",
+                    acc.counts.geocoded + acc.counts.geocode_failures
+                )),
+            ));
+        }
+        if let Some(stop) = stop {
+            match stop {
+                WriterStop::Cancelled => {
+                    report.status = RunStatus::Cancelled;
+                    report.error = Some("cancelled".to_owned());
+                }
+                WriterStop::Repository(e) => {
+                    report.status = RunStatus::Failed;
+                    report.error = Some(format!("storing tracks: {e}"));
+                }
+            }
+            return self
+                .finish(
+                    report,
+                    acc,
+                    timings,
+                    stats_before,
+                    started,
+                    report_writer,
+                    progress,
+                )
+                .await;
+        }
+
+        // 7. Guarded deactivation and sync state.
+        emit(Stage::Deactivation, &acc, total, Some(dash_started));
+        let t = Instant::now();
+        let seen: HashSet<&str> = seen_slugs.iter().map(String::as_str).collect();
+        let missing = snapshot
+            .values()
+            .filter(|s| s.is_active && !seen.contains(s.slug.as_str()))
+            .count() as u64;
+        let guard = guard_decision(active_before, missing, &options);
+        if !guard.allowed {
+            warn!(missing, active_before, "deactivation guard refused");
+        }
+        let finish = FinishRun {
+            run_id: ctx.run_id,
+            source: options.source.clone(),
+            finished_at: self.clock.now(),
+            deactivate_all_but: guard.allowed.then_some(seen_slugs),
+        };
+        match self.repository.finish_run(&finish).await {
+            Ok(outcome) => {
+                acc.counts.deactivated = outcome.deactivated.len() as u64;
+                report.deactivated = outcome.deactivated;
+                if !guard.allowed {
+                    report.status = RunStatus::GuardRefused;
+                    report.error = guard.reason.clone();
+                }
+            }
+            Err(e) => {
+                report.status = RunStatus::Failed;
+                report.error = Some(format!("finishing the run: {e}"));
+            }
+        }
+        report.guard = Some(guard);
+        timings.push(timing(Stage::Deactivation, t.elapsed(), None));
+        self.finish(
+            report,
+            acc,
+            timings,
+            stats_before,
+            started,
+            report_writer,
+            progress,
+        )
+        .await
+    }
+
+    /// Fetch dashboards with bounded concurrency and store them in batches.
+    #[expect(clippy::too_many_arguments, reason = "one call site, all run state")]
+    async fn fetch_and_store(
+        &self,
+        options: &SyncOptions,
+        ctx: &RunContext,
+        entries: Vec<SourceEntry>,
+        snapshot: &HashMap<String, TrackSnapshot>,
+        catalogue_time: DateTime<Utc>,
+        acc: &mut Accumulator,
+        on_progress: &(dyn Fn(&Accumulator) + Sync),
+    ) -> Option<WriterStop> {
+        let (tx, mut rx) = mpsc::channel::<(Fetched, Duration)>(options.batch_size.max(1) * 2);
+        let in_flight = AtomicU64::new(0);
+        let now = self.clock.now();
+
+        let fetcher = async {
+            let mut stream = futures::stream::iter(entries)
+                .map(|entry| {
+                    let plan = plan_fetch(options, snapshot.get(&entry.slug), &entry, now);
+                    let in_flight = &in_flight;
+                    async move {
+                        let Some(validators) = plan else {
+                            return (
+                                Fetched {
+                                    entry,
+                                    result: FetchResult::Skipped,
+                                    extra_tries: 0,
+                                },
+                                Duration::ZERO,
+                            );
+                        };
+                        if ctx.cancel.is_cancelled() {
+                            return (
+                                Fetched {
+                                    entry,
+                                    result: FetchResult::Skipped,
+                                    extra_tries: 0,
+                                },
+                                Duration::ZERO,
+                            );
+                        }
+                        let n = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                        self.metrics.set_in_flight(n);
+                        let t = Instant::now();
+                        let (result, extra_tries) = self
+                            .fetch_with_retries(options, &entry.slug, validators)
+                            .await;
+                        let elapsed = t.elapsed();
+                        let n = in_flight.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
+                        self.metrics.set_in_flight(n);
+                        let outcome = match &result {
+                            FetchResult::Outcome(DashboardOutcome::Fetched { .. }) => "fetched",
+                            FetchResult::Outcome(DashboardOutcome::NotModified { .. }) => {
+                                "not_modified"
+                            }
+                            FetchResult::Failed(e) => e.class.as_str(),
+                            FetchResult::Skipped => "skipped",
+                        };
+                        self.metrics.dashboard_fetch(elapsed, outcome);
+                        (
+                            Fetched {
+                                entry,
+                                result,
+                                extra_tries,
+                            },
+                            elapsed,
+                        )
+                    }
+                })
+                .buffer_unordered(options.concurrency.max(1));
+            while let Some(item) = stream.next().await {
+                if tx.send(item).await.is_err() {
+                    break; // the writer stopped
+                }
+            }
+            drop(tx);
+        };
+
+        let writer = async {
+            let mut batch: Vec<Fetched> = Vec::with_capacity(options.batch_size);
+            while let Some((fetched, latency)) = rx.recv().await {
+                acc.service_retries += u64::from(fetched.extra_tries);
+                if !matches!(fetched.result, FetchResult::Skipped) {
+                    acc.fetch_latency_total += latency;
+                    acc.fetch_requests += 1;
+                }
+                batch.push(fetched);
+                if batch.len() >= options.batch_size {
+                    if ctx.cancel.is_cancelled() {
+                        return Some(WriterStop::Cancelled);
+                    }
+                    let full =
+                        std::mem::replace(&mut batch, Vec::with_capacity(options.batch_size));
+                    if let Err(e) = self
+                        .store_batch(options, ctx, full, snapshot, catalogue_time, acc)
+                        .await
+                    {
+                        return Some(WriterStop::Repository(e));
+                    }
+                    on_progress(acc);
+                }
+            }
+            if ctx.cancel.is_cancelled() {
+                return Some(WriterStop::Cancelled);
+            }
+            if !batch.is_empty() {
+                if let Err(e) = self
+                    .store_batch(options, ctx, batch, snapshot, catalogue_time, acc)
+                    .await
+                {
+                    return Some(WriterStop::Repository(e));
+                }
+                on_progress(acc);
+            }
+            None
+        };
+
+        let ((), stop) = tokio::join!(fetcher, writer);
+        stop
+    }
+
+    /// One dashboard, with the service's extra tries after the source's own
+    /// retries for transient failures.
+    async fn fetch_with_retries(
+        &self,
+        options: &SyncOptions,
+        slug: &str,
+        validators: Option<HttpValidators>,
+    ) -> (FetchResult, u32) {
+        let mut attempts = 0u32;
+        let mut try_no = 0u32;
+        loop {
+            match self.source.dashboard(slug, validators.clone()).await {
+                Ok(outcome) => return (FetchResult::Outcome(outcome), try_no),
+                Err(mut e) => {
+                    attempts += e.attempts.max(1);
+                    if e.class == SourceErrorClass::Transient
+                        && try_no < options.dashboard_extra_tries
+                    {
+                        try_no += 1;
+                        warn!(slug, error = %e, try_no, "dashboard failed, trying again");
+                        tokio::time::sleep(options.dashboard_retry_delay * try_no).await;
+                        continue;
+                    }
+                    e.attempts = attempts;
+                    return (FetchResult::Failed(e), try_no);
+                }
+            }
+        }
+    }
+
+    /// Validate, geocode, diff and store one batch.
+    async fn store_batch(
+        &self,
+        options: &SyncOptions,
+        ctx: &RunContext,
+        batch: Vec<Fetched>,
+        snapshot: &HashMap<String, TrackSnapshot>,
+        catalogue_time: DateTime<Utc>,
+        acc: &mut Accumulator,
+    ) -> Result<(), RepositoryError> {
+        let existing: Vec<String> = batch
+            .iter()
+            .filter(|f| snapshot.contains_key(&f.entry.slug))
+            .map(|f| f.entry.slug.clone())
+            .collect();
+        let stored: HashMap<String, StoredTrack> = if existing.is_empty() {
+            HashMap::new()
+        } else {
+            self.repository
+                .get_tracks(&options.source, &existing)
+                .await?
+                .into_iter()
+                .map(|t| (t.slug.clone(), t))
+                .collect()
+        };
+
+        let mut upserts = Vec::with_capacity(batch.len());
+        let mut changes = Vec::new();
+        let mut pending_new = Vec::new();
+        let mut pending_updated = Vec::new();
+        let mut pending_churn = 0u64;
+        let mut pending_unchanged = 0u64;
+        let mut pending_reactivated = Vec::new();
+        let mut geocode_cache: HashMap<String, Option<GeoPoint>> = HashMap::new();
+
+        for Fetched { entry, result, .. } in batch {
+            let slug = entry.slug.clone();
+            let old = stored.get(&slug);
+            let metadata = match result {
+                FetchResult::Skipped => {
+                    acc.counts.dashboards_skipped += 1;
+                    MetadataUpdate::Unknown
+                }
+                FetchResult::Failed(e) => {
+                    acc.counts.dashboards_failed += 1;
+                    acc.metadata_errors.push(MetadataErrorEntry {
+                        slug: slug.clone(),
+                        class: e.class.as_str().to_owned(),
+                        message: e.message.clone(),
+                        attempts: e.attempts,
+                    });
+                    MetadataUpdate::Unknown
+                }
+                FetchResult::Outcome(DashboardOutcome::NotModified {
+                    validators,
+                    fetched_at,
+                    ..
+                }) => {
+                    acc.counts.dashboards_not_modified += 1;
+                    MetadataUpdate::NotModified {
+                        fetched_at,
+                        validators,
+                    }
+                }
+                FetchResult::Outcome(DashboardOutcome::Fetched {
+                    mut profile,
+                    source_url,
+                    validators,
+                    fetched_at,
+                    ..
+                }) => {
+                    acc.counts.dashboards_fetched += 1;
+                    let anomalies = sanitize_profile(&slug, &mut profile);
+                    acc.counts.validation_anomalies += anomalies.len() as u64;
+                    acc.anomalies.extend(anomalies);
+                    let content_hash = content_hash(&profile);
+                    MetadataUpdate::Fetched(Box::new(FetchedMetadata {
+                        profile: *profile,
+                        fetched_at,
+                        source_url,
+                        validators,
+                        content_hash,
+                    }))
+                }
+            };
+
+            // The profile as it will be stored.
+            let profile: TrackProfile = match &metadata {
+                MetadataUpdate::Fetched(m) => m.profile.clone(),
+                _ => old.map(|o| o.profile.clone()).unwrap_or_default(),
+            };
+            let geo = self
+                .geocode_decision(old, &metadata, &profile, &mut geocode_cache, acc)
+                .await;
+            let geo_after: Option<GeoPoint> = match &geo {
+                GeoUpdate::Keep => old.and_then(|o| o.geo.clone()),
+                GeoUpdate::Set(g) => Some(g.clone()),
+                GeoUpdate::Clear => None,
+            };
+
+            match old {
+                // Not stored (or deleted since the snapshot): new.
+                None => {
+                    pending_new.push(NewTrackEntry {
+                        slug: slug.clone(),
+                        name: entry.catalogue.name.clone(),
+                        city: profile.city.clone(),
+                        state: profile.state.clone(),
+                        country_code: profile.country_code.clone(),
+                        track_url: entry.catalogue.track_url.clone(),
+                    });
+                }
+                Some(old) => {
+                    let d = diff_track(old, &entry.catalogue, &profile, geo_after.as_ref());
+                    if !old.is_active {
+                        pending_reactivated.push(ReactivatedTrackEntry {
+                            slug: slug.clone(),
+                            name: entry.catalogue.name.clone(),
+                            inactive_since: old.deactivated_at,
+                        });
+                    }
+                    if !d.profile.is_empty() {
+                        changes.extend(d.profile.iter().map(|c| FieldChange {
+                            slug: slug.clone(),
+                            field: c.field.clone(),
+                            old_value: c.old_value.clone(),
+                            new_value: c.new_value.clone(),
+                        }));
+                        pending_updated.push(UpdatedTrackEntry {
+                            slug: slug.clone(),
+                            name: entry.catalogue.name.clone(),
+                            changes: d.profile,
+                        });
+                    } else if !d.churn.is_empty() {
+                        pending_churn += 1;
+                    } else if old.is_active {
+                        pending_unchanged += 1;
+                    }
+                }
+            }
+            upserts.push(TrackUpsert {
+                slug,
+                catalogue: entry.catalogue,
+                metadata,
+                geo,
+            });
+        }
+
+        let batch = UpsertBatch {
+            run_id: ctx.run_id,
+            source: options.source.clone(),
+            seen_at: catalogue_time,
+            tracks: upserts,
+            changes,
+        };
+        let n = batch.tracks.len() as u64;
+        let t = Instant::now();
+        let result = self.repository.apply_batch(&batch).await;
+        let latency = t.elapsed();
+        self.metrics.db_batch(latency, result.is_ok());
+        let outcome = result?;
+        acc.batch_latencies.push(latency);
+        acc.counts.db_batches += 1;
+        acc.counts.db_rows_written += outcome.inserted + outcome.updated;
+        acc.counts.new += pending_new.len() as u64;
+        acc.counts.updated += pending_updated.len() as u64;
+        acc.counts.churn_only += pending_churn;
+        acc.counts.unchanged += pending_unchanged;
+        acc.counts.reactivated += pending_reactivated.len() as u64;
+        acc.new_tracks.extend(pending_new);
+        acc.updated_tracks.extend(pending_updated);
+        acc.reactivated.extend(pending_reactivated);
+        acc.processed += n;
+        Ok(())
+    }
+
+    /// Whether (and how) this track's coordinates change this run.
+    async fn geocode_decision(
+        &self,
+        old: Option<&StoredTrack>,
+        metadata: &MetadataUpdate,
+        profile: &TrackProfile,
+        cache: &mut HashMap<String, Option<GeoPoint>>,
+        acc: &mut Accumulator,
+    ) -> GeoUpdate {
+        let Some(geocoder) = &self.geocoder else {
+            return GeoUpdate::Keep;
+        };
+        if !matches!(metadata, MetadataUpdate::Fetched(_)) {
+            return GeoUpdate::Keep;
+        }
+        let Some(query) = address_query(profile) else {
+            return GeoUpdate::Keep;
+        };
+        let stored_geo = old.and_then(|o| o.geo.as_ref());
+        if stored_geo.is_some_and(|g| g.query == query) {
+            return GeoUpdate::Keep;
+        }
+        if let Some(hit) = cache.get(&query) {
+            return hit.clone().map_or(GeoUpdate::Keep, GeoUpdate::Set);
+        }
+        let t = Instant::now();
+        let result = geocoder.geocode(&query, profile.country_code.clone()).await;
+        acc.geocode_time += t.elapsed();
+        let point = match result {
+            Ok(Some(c))
+                if crate::validate::validate_coordinates(c.latitude, c.longitude).is_ok() =>
+            {
+                acc.counts.geocoded += 1;
+                Some(GeoPoint {
+                    latitude: c.latitude,
+                    longitude: c.longitude,
+                    provider: geocoder.provider(),
+                    query: query.clone(),
+                    geocoded_at: self.clock.now(),
+                })
+            }
+            Ok(_) => {
+                acc.counts.geocode_failures += 1;
+                None
+            }
+            Err(e) => {
+                warn!(error = %e, query, "geocoding failed");
+                acc.counts.geocode_failures += 1;
+                None
+            }
+        };
+        cache.insert(query, point.clone());
+        point.map_or(GeoUpdate::Keep, GeoUpdate::Set)
+    }
+
+    /// Close the run: counters, completeness, report, metrics, summary.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one place that closes every path"
+    )]
+    async fn finish(
+        &self,
+        mut report: RunReport,
+        mut acc: Accumulator,
+        mut timings: Vec<StageTiming>,
+        stats_before: crate::ports::source::SourceStats,
+        started: Instant,
+        report_writer: &dyn ReportWriter,
+        progress: &dyn ProgressSink,
+    ) -> SyncSummary {
+        let stats = self.source.stats().since(&stats_before);
+        acc.counts.retries = stats.retries + acc.service_retries;
+        acc.counts.responses_429 = stats.responses_429;
+        acc.counts.retry_after_wait_seconds = stats.retry_after_wait.as_secs_f64();
+        if acc.fetch_requests > 0 {
+            let mean = acc.fetch_latency_total.as_secs_f64() / acc.fetch_requests as f64;
+            report.politeness_bound_seconds =
+                Some(acc.fetch_requests as f64 * mean / report.options.concurrency.max(1) as f64);
+        }
+        report.completeness = match self.repository.completeness(&report.source).await {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "completeness unavailable");
+                Completeness::default()
+            }
+        };
+
+        let t = Instant::now();
+        report.finished_at = self.clock.now();
+        report.counts = acc.counts.clone();
+        report.new_tracks = std::mem::take(&mut acc.new_tracks);
+        report.updated_tracks = std::mem::take(&mut acc.updated_tracks);
+        report.reactivated = std::mem::take(&mut acc.reactivated);
+        report.metadata_errors = std::mem::take(&mut acc.metadata_errors);
+        report.anomalies = std::mem::take(&mut acc.anomalies);
+        timings.push(timing(Stage::Report, Duration::ZERO, None));
+        report.stage_timings = timings;
+        progress.update(&progress_sample(
+            Stage::Report,
+            &acc,
+            report.counts.catalogue_rows,
+            started,
+            None,
+        ));
+        let location = report_writer.write(&report).await;
+        let report_time = t.elapsed();
+        if let Some(last) = report.stage_timings.last_mut() {
+            last.seconds = report_time.as_secs_f64();
+        }
+        let (path, file) = match location {
+            Ok(loc) => (loc.path, Some(loc.file_name)),
+            Err(e) => {
+                warn!(error = %e, "report could not be written");
+                if report.error.is_none() {
+                    report.error = Some(format!("report: {e}"));
+                }
+                (None, None)
+            }
+        };
+        self.metrics.run_finished(&report);
+        progress.update(&progress_sample(
+            Stage::Done,
+            &acc,
+            report.counts.catalogue_rows,
+            started,
+            None,
+        ));
+        info!(
+            status = report.status.as_str(),
+            new = report.counts.new,
+            updated = report.counts.updated,
+            deactivated = report.counts.deactivated,
+            failures = report.counts.dashboards_failed,
+            seconds = report.duration().as_secs_f64(),
+            "sync finished"
+        );
+        SyncSummary::from_report(&report, path, file)
+    }
+}
+
+/// Clamp options to sane ranges.
+fn normalise_options(options: &SyncOptions) -> SyncOptions {
+    let mut o = options.clone();
+    o.concurrency = o.concurrency.clamp(1, 64);
+    o.batch_size = o.batch_size.clamp(1, 10_000);
+    o.guard_max_deactivate_share = o.guard_max_deactivate_share.clamp(0.0, 1.0);
+    o
+}
+
+/// Which dashboards to request, and with which validators. `None`: skip.
+fn plan_fetch(
+    options: &SyncOptions,
+    stored: Option<&TrackSnapshot>,
+    entry: &SourceEntry,
+    now: DateTime<Utc>,
+) -> Option<Option<HttpValidators>> {
+    match options.metadata {
+        MetadataMode::None => None,
+        MetadataMode::All => Some(None),
+        MetadataMode::Changed => {
+            let Some(stored) = stored else {
+                return Some(None); // new track
+            };
+            let Some(fetched_at) = stored.metadata_fetched_at else {
+                return Some(None); // never fetched
+            };
+            let validators = Some(stored.validators.clone())
+                .filter(|v| v.etag.is_some() || v.last_modified.is_some());
+            let ttl =
+                chrono::Duration::from_std(options.metadata_ttl).unwrap_or(chrono::Duration::MAX);
+            let stale = now.signed_duration_since(fetched_at) > ttl;
+            let activity_moved = entry
+                .catalogue
+                .last_updated_at
+                .is_some_and(|t| t > fetched_at);
+            if stale || activity_moved || !stored.is_active || stored.content_hash.is_none() {
+                Some(validators)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The guard: refuse to deactivate more than the allowed share of active
+/// tracks unless forced.
+fn guard_decision(active_before: u64, missing: u64, options: &SyncOptions) -> GuardDecision {
+    let share = if active_before == 0 {
+        0.0
+    } else {
+        missing as f64 / active_before as f64
+    };
+    let over = share > options.guard_max_deactivate_share;
+    let allowed = !over || options.force;
+    GuardDecision {
+        active_before,
+        missing,
+        share,
+        max_share: options.guard_max_deactivate_share,
+        forced: options.force && over,
+        allowed,
+        reason: (!allowed).then(|| {
+            format!(
+                "deactivation refused: {missing} of {active_before} active tracks ({:.1}%) are missing from the catalogue, above the {:.0}% limit; nothing was deactivated (force to override)",
+                share * 100.0,
+                options.guard_max_deactivate_share * 100.0
+            )
+        }),
+    }
+}
+
+/// A stage's timing, logged as the stage's finish event.
+fn timing(stage: Stage, d: Duration, detail: Option<String>) -> StageTiming {
+    info!(
+        stage = stage.as_str(),
+        seconds = d.as_secs_f64(),
+        detail = detail.as_deref().unwrap_or(""),
+        "stage finished"
+    );
+    StageTiming {
+        stage,
+        seconds: d.as_secs_f64(),
+        detail,
+    }
+}
+
+fn batch_detail(latencies: &[Duration]) -> String {
+    if latencies.is_empty() {
+        return "no batches".to_owned();
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let idx = ((sorted.len() as f64 * 0.95).ceil() as usize).saturating_sub(1);
+    let p95 = sorted.get(idx).copied().unwrap_or_default();
+    format!("{} batches, p95 {} ms", sorted.len(), p95.as_millis())
+}
+
+fn progress_sample(
+    stage: Stage,
+    acc: &Accumulator,
+    total: u64,
+    started: Instant,
+    dash_started: Option<Instant>,
+) -> Progress {
+    let elapsed = started.elapsed();
+    let (rate, eta) = match dash_started {
+        Some(ds) if acc.processed > 0 => {
+            let secs = ds.elapsed().as_secs_f64().max(1e-3);
+            let rate = acc.processed as f64 / secs;
+            let left = total.saturating_sub(acc.processed) as f64;
+            (rate, Some(Duration::from_secs_f64(left / rate)))
+        }
+        _ => (0.0, None),
+    };
+    Progress {
+        stage,
+        processed: acc.processed,
+        total,
+        failures: acc.counts.dashboards_failed,
+        elapsed,
+        rate_per_second: rate,
+        eta,
+    }
+}
+
+/// Re-exported for adapters that format coordinates like the report does.
+pub use diff::format_coordinates;
