@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+
+pub mod escape;
+pub mod format;
+pub mod render;
+pub mod writer;
+
+pub use render::{render_markdown, short_run_id};
+pub use writer::{
+    MarkdownReportConfig, MarkdownReportWriter, parse_report_file_name, report_file_name,
+};
