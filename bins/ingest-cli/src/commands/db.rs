@@ -1,0 +1,29 @@
+//! `ingest-cli db …`: database maintenance.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use ingest_app::config::DatabaseConfig;
+use ingest_app::wiring::redact;
+
+/// The `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DbCommand {
+    /// Create the database if needed and apply every pending migration.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+}
+
+pub(crate) async fn run(command: DbCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match command {
+        DbCommand::Migrate { database } => {
+            let url = database.url();
+            ingest_store::migrate(&url).await?;
+            writeln!(out, "migrated {}", redact(&url))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

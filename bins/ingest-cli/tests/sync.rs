@@ -1,0 +1,239 @@
+//! `ingest-cli sync` and `ingest-cli demo` as a person runs them: the built
+//! binary against the LiveRC simulator on loopback, into a temporary SQLite
+//! database, checking the JSON summary, the report file and the exit codes.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use liverc_sim::{SimConfig, Simulator};
+use serde_json::Value;
+
+fn cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ingest-cli"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("the binary runs")
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is one JSON object ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
+    let sim = Simulator::start(
+        SimConfig {
+            tracks: 120,
+            latency: Duration::from_millis(1),
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalogue = sim.catalogue_url();
+    let template = sim.track_url_template();
+    let args = [
+        "sync",
+        "--json",
+        "--database-url",
+        "sqlite://tracks.db",
+        "--report-dir",
+        "reports",
+        "--catalogue-url",
+        &catalogue,
+        "--track-url-template",
+        &template,
+    ];
+    let dir_path = dir.path().to_path_buf();
+    let args_owned: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let run = move |extra: &[&str]| {
+        let mut a: Vec<&str> = args_owned.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        cli(&dir_path, &a)
+    };
+
+    let first = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&[])
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let summary = json(&first);
+    for key in [
+        "runId",
+        "status",
+        "tracksTotal",
+        "tracksAdded",
+        "tracksUpdated",
+        "tracksUnchanged",
+        "tracksDeactivated",
+        "tracksReactivated",
+        "metadataFetched",
+        "metadataNotModified",
+        "metadataFailures",
+        "durationSeconds",
+        "reportPath",
+    ] {
+        assert!(summary.get(key).is_some(), "summary has {key}: {summary}");
+    }
+    assert_eq!(summary["status"], "succeeded");
+    assert_eq!(summary["tracksTotal"], 120);
+    assert_eq!(summary["tracksAdded"], 120);
+    assert_eq!(summary["metadataFetched"], 120);
+    let report = dir
+        .path()
+        .join(summary["reportPath"].as_str().expect("report path"));
+    let body = std::fs::read_to_string(&report).expect("report file exists");
+    assert!(body.starts_with("# Track sync report"));
+
+    // The catalogue shrinks by half: the guard refuses, exit code 3.
+    sim.site().truncate_catalogue(Some(60));
+    let refused = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&[])
+    })
+    .await
+    .expect("join");
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "stderr: {}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let summary = json(&refused);
+    assert_eq!(summary["status"], "guard_refused");
+    assert_eq!(summary["tracksDeactivated"], 0);
+
+    // --force deactivates; tracks list shows the 60 that are left.
+    let forced = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["--force"])
+    })
+    .await
+    .expect("join");
+    assert_eq!(forced.status.code(), Some(0));
+    assert_eq!(json(&forced)["tracksDeactivated"], 60);
+    let dir_path = dir.path().to_path_buf();
+    let listed = tokio::task::spawn_blocking(move || {
+        cli(
+            &dir_path,
+            &[
+                "tracks",
+                "list",
+                "--json",
+                "--database-url",
+                "sqlite://tracks.db",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(json(&listed).as_array().map(Vec::len), Some(60));
+
+    // The site is gone: a failure, exit code 2, nothing deactivated.
+    sim.shutdown().await.expect("shutdown");
+    let failed = tokio::task::spawn_blocking(move || run(&["--max-retries", "0"]))
+        .await
+        .expect("join");
+    assert_eq!(failed.status.code(), Some(2));
+    assert_eq!(json(&failed)["status"], "failed");
+}
+
+#[test]
+fn sync_honours_the_kill_switch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_ingest-cli"))
+        .args([
+            "sync",
+            "--json",
+            "--database-url",
+            "sqlite://tracks.db",
+            "--catalogue-url",
+            "http://127.0.0.1:9/",
+        ])
+        .current_dir(dir.path())
+        .env("MRE_SCRAPE_ENABLED", "false")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let summary = json(&out);
+    assert_eq!(summary["status"], "failed");
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("disabled"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn demo_twice_shows_real_changes_the_second_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = |dir: &Path| {
+        cli(
+            dir,
+            &[
+                "demo",
+                "--json",
+                "--tracks",
+                "150",
+                "--latency-ms",
+                "0",
+                "--mutations",
+                "8",
+            ],
+        )
+    };
+    let first = demo(dir.path());
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first = json(&first);
+    assert_eq!(first["tracksAdded"], 150);
+    assert!(dir.path().join("data/demo.db").exists());
+
+    let second = demo(dir.path());
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("mutated the simulated site"), "{stderr}");
+    let second = json(&second);
+    let changed = [
+        "tracksAdded",
+        "tracksUpdated",
+        "tracksDeactivated",
+        "tracksChurnOnly",
+    ]
+    .iter()
+    .map(|k| second[k].as_u64().unwrap_or(0))
+    .sum::<u64>();
+    assert!(changed > 0, "the second demo reports changes: {second}");
+}

@@ -1,0 +1,232 @@
+//! Typed configuration, one struct per concern. Every field is a flag with an
+//! environment fallback; `docs/configuration.md` and `.env.example` list them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use ingest_core::{MetadataMode, SyncOptions, Trigger};
+
+/// The embedded database used when no URL is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracks.db";
+
+/// Where tracks are stored.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Database URL: `postgres://…` or `sqlite://PATH`. Default: the embedded
+    /// SQLite database `data/tracks.db`, created on first use.
+    #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseConfig {
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    }
+}
+
+/// How the LiveRC site is reached.
+#[derive(Debug, Clone, Args)]
+pub struct LiveRcSettings {
+    /// Kill switch: `false` stops every request to LiveRC before it is sent.
+    #[arg(long = "scrape-enabled", env = "MRE_SCRAPE_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub scrape_enabled: bool,
+    /// The catalogue page.
+    #[arg(
+        long = "catalogue-url",
+        env = "MRE_LIVERC_CATALOGUE_URL",
+        default_value = "https://live.liverc.com/"
+    )]
+    pub catalogue_url: String,
+    /// A track's dashboard URL; `{slug}` is replaced.
+    #[arg(
+        long = "track-url-template",
+        env = "MRE_LIVERC_TRACK_URL_TEMPLATE",
+        default_value = "https://{slug}.liverc.com/"
+    )]
+    pub track_url_template: String,
+    /// User-Agent sent to LiveRC; must name the service and a contact.
+    #[arg(long = "user-agent", env = "MRE_LIVERC_USER_AGENT")]
+    pub user_agent: Option<String>,
+    /// Minimum gap between request starts, in milliseconds.
+    #[arg(
+        long = "min-request-spacing-ms",
+        env = "MRE_LIVERC_MIN_REQUEST_SPACING_MS",
+        default_value_t = 0
+    )]
+    pub min_request_spacing_ms: u64,
+    /// Whole-response timeout, in seconds.
+    #[arg(
+        long = "request-timeout-secs",
+        env = "MRE_LIVERC_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30
+    )]
+    pub request_timeout_secs: u64,
+    /// Client retries per request (connect errors, timeouts, 5xx, 429).
+    #[arg(
+        long = "max-retries",
+        env = "MRE_LIVERC_MAX_RETRIES",
+        default_value_t = 3
+    )]
+    pub max_retries: u32,
+    /// Largest response body accepted, in MiB (the real catalogue is under 1 MiB).
+    #[arg(
+        long = "max-body-mib",
+        env = "MRE_LIVERC_MAX_BODY_MIB",
+        default_value_t = 5
+    )]
+    pub max_body_mib: u64,
+    /// Obey robots.txt (Disallow and Crawl-delay).
+    #[arg(long = "respect-robots", env = "MRE_LIVERC_RESPECT_ROBOTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub respect_robots: bool,
+}
+
+impl LiveRcSettings {
+    /// The connector's configuration, with `max_in_flight` = the sync's concurrency.
+    pub fn client_config(&self, max_in_flight: usize) -> liverc::LiveRcConfig {
+        let defaults = liverc::LiveRcConfig::default();
+        liverc::LiveRcConfig {
+            catalogue_url: self.catalogue_url.clone(),
+            track_url_template: self.track_url_template.clone(),
+            user_agent: self.user_agent.clone().unwrap_or(defaults.user_agent),
+            read_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            max_in_flight: max_in_flight.max(1),
+            min_request_spacing: Duration::from_millis(self.min_request_spacing_ms),
+            retry: liverc::client::RetryPolicy {
+                max_retries: self.max_retries,
+                ..defaults.retry
+            },
+            max_body_bytes: usize::try_from(self.max_body_mib.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+            respect_robots: self.respect_robots,
+            enabled: self.scrape_enabled,
+            ..defaults
+        }
+    }
+}
+
+/// What one sync does.
+#[derive(Debug, Clone, Args)]
+pub struct SyncSettings {
+    /// Which dashboards to fetch: all, changed (conditional, only where
+    /// activity moved or the TTL passed), none.
+    #[arg(
+        long = "metadata",
+        env = "MRE_TRACK_SYNC_METADATA_MODE",
+        default_value = "all"
+    )]
+    pub metadata: MetadataMode,
+    /// `false` turns dashboards off entirely (same as `--metadata none`).
+    #[arg(long = "metadata-enabled", env = "MRE_TRACK_SYNC_METADATA_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metadata_enabled: bool,
+    /// Dashboards in flight at once (also the client's global cap), 1–32.
+    #[arg(long = "concurrency", env = "MRE_TRACK_SYNC_METADATA_CONCURRENCY", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+    /// Tracks per database batch.
+    #[arg(long = "batch-size", env = "MRE_TRACK_SYNC_BATCH_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+    /// Refuse to deactivate more than this share (0–1) of active tracks.
+    #[arg(
+        long = "guard-max-share",
+        env = "MRE_TRACK_SYNC_GUARD_MAX_DEACTIVATE_SHARE",
+        default_value_t = 0.10
+    )]
+    pub guard_max_share: f64,
+    /// In `changed` mode, dashboards older than this many hours are fetched again.
+    #[arg(
+        long = "metadata-ttl-hours",
+        env = "MRE_TRACK_SYNC_METADATA_TTL_HOURS",
+        default_value_t = 168
+    )]
+    pub metadata_ttl_hours: u64,
+    /// Deactivate even when the guard would refuse.
+    #[arg(long = "force")]
+    pub force: bool,
+}
+
+impl SyncSettings {
+    pub fn options(&self, trigger: Trigger) -> SyncOptions {
+        SyncOptions {
+            trigger,
+            metadata: if self.metadata_enabled {
+                self.metadata
+            } else {
+                MetadataMode::None
+            },
+            concurrency: usize::from(self.concurrency),
+            batch_size: self.batch_size as usize,
+            guard_max_deactivate_share: self.guard_max_share,
+            force: self.force,
+            metadata_ttl: Duration::from_secs(self.metadata_ttl_hours.saturating_mul(3600)),
+            ..SyncOptions::default()
+        }
+    }
+}
+
+/// Where run reports go.
+#[derive(Debug, Clone, Args)]
+pub struct ReportSettings {
+    /// Directory for the Markdown run reports.
+    #[arg(
+        long = "report-dir",
+        env = "MRE_TRACK_SYNC_REPORT_DIR",
+        default_value = "docs/reports"
+    )]
+    pub report_dir: PathBuf,
+    /// Reports older than this many days are pruned (0 keeps all).
+    #[arg(
+        long = "report-retention-days",
+        env = "MRE_TRACK_SYNC_REPORT_RETENTION_DAYS",
+        default_value_t = 90
+    )]
+    pub retention_days: u32,
+}
+
+/// Which geocoder fills in coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GeocoderKind {
+    /// No geocoding: coordinates stay as stored.
+    Off,
+    /// OpenStreetMap Nominatim (1 request/s, identifying User-Agent).
+    Nominatim,
+}
+
+/// Geocoding: off unless configured.
+#[derive(Debug, Clone, Args)]
+pub struct GeocodeSettings {
+    /// Geocoder for tracks without coordinates or whose address changed.
+    #[arg(
+        long = "geocoder",
+        env = "MRE_GEOCODER",
+        value_enum,
+        default_value = "off"
+    )]
+    pub geocoder: GeocoderKind,
+    /// Nominatim's base URL.
+    #[arg(
+        long = "nominatim-url",
+        env = "MRE_NOMINATIM_URL",
+        default_value = "https://nominatim.openstreetmap.org/"
+    )]
+    pub nominatim_url: String,
+    /// User-Agent for Nominatim: the application and a contact (required with nominatim).
+    #[arg(long = "nominatim-user-agent", env = "MRE_NOMINATIM_USER_AGENT")]
+    pub nominatim_user_agent: Option<String>,
+    /// Contact e-mail sent with each Nominatim request.
+    #[arg(long = "nominatim-email", env = "MRE_NOMINATIM_EMAIL")]
+    pub nominatim_email: Option<String>,
+}
+
+impl Default for GeocodeSettings {
+    fn default() -> Self {
+        Self {
+            geocoder: GeocoderKind::Off,
+            nominatim_url: "https://nominatim.openstreetmap.org/".to_owned(),
+            nominatim_user_agent: None,
+            nominatim_email: None,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Composition shared by `ingest-cli`, `ingest-api` and `ingest-worker`.
+//!
+//! - [`config`]: one typed struct per concern, declared once as clap `Args`
+//!   (flags with `MRE_*` environment fallbacks). Each binary's `main` parses
+//!   them; no code here reads the environment itself.
+//! - [`wiring`]: builds the concrete adapters from that configuration and
+//!   hands them to the core's `TrackSyncService`.
+//! - [`progress`]: progress sinks for a terminal (a bar) and for logs.
+
+pub mod config;
+pub mod progress;
+pub mod wiring;

@@ -1,0 +1,420 @@
+//! End to end: the LiveRC simulator on loopback → `LiveRcClient` → the
+//! `TrackSyncService` → the repository (SQLite and Postgres) → the Markdown
+//! report. Every test runs on both backends, each on its own fresh database.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ingest_app::config::{
+    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+};
+use ingest_app::wiring::{SyncApp, build_sync_app};
+use ingest_core::{
+    MetadataMode, NoProgress, ReportError, ReportLocation, ReportWriter, RunReport, RunStatus,
+    SOURCE_LIVERC, SyncSummary, TrackQuery, Trigger,
+};
+use liverc_sim::{RunningSim, SimConfig, Simulator, TrackField, TrackPatch};
+
+const TRACKS: usize = 300;
+
+/// A fresh database for one test: a SQLite file in a temp dir, or a new
+/// Postgres database (dropped when the test ends).
+struct TestDb {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("MRE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDb {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("tracks.db").display());
+        Self {
+            url,
+            _dir: Some(dir),
+            pg_name: None,
+        }
+    }
+
+    async fn postgres() -> Self {
+        use sqlx::Connection as _;
+        let admin = pg_admin_url();
+        let name = format!("e2e_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self {
+            url: format!("{base}/{name}"),
+            _dir: None,
+            pg_name: Some(name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let admin = pg_admin_url();
+        // Drop on a separate thread with its own runtime: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The app's report writer, keeping the last report's data for assertions.
+struct Capture {
+    inner: ingest_report::MarkdownReportWriter,
+    last: std::sync::Mutex<Option<RunReport>>,
+}
+
+#[async_trait::async_trait]
+impl ReportWriter for Capture {
+    async fn write(&self, report: &RunReport) -> Result<ReportLocation, ReportError> {
+        *self.last.lock().expect("lock") = Some(report.clone());
+        self.inner.write(report).await
+    }
+    async fn previous_completeness(
+        &self,
+        source: &str,
+    ) -> Result<Option<ingest_core::Completeness>, ReportError> {
+        self.inner.previous_completeness(source).await
+    }
+}
+
+struct Env {
+    sim: RunningSim,
+    app: SyncApp,
+    writer: Capture,
+    reports: tempfile::TempDir,
+    _db: TestDb,
+}
+
+async fn env(db: TestDb) -> Env {
+    let sim = Simulator::start(
+        SimConfig {
+            tracks: TRACKS,
+            latency: Duration::from_millis(1),
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator starts");
+    let reports = tempfile::tempdir().expect("report dir");
+    let app = build_sync_app(
+        &DatabaseConfig {
+            database_url: Some(db.url.clone()),
+        },
+        &LiveRcSettings {
+            scrape_enabled: true,
+            catalogue_url: sim.catalogue_url(),
+            track_url_template: sim.track_url_template(),
+            user_agent: None,
+            min_request_spacing_ms: 0,
+            request_timeout_secs: 10,
+            max_retries: 3,
+            max_body_mib: 5,
+            respect_robots: true,
+        },
+        &settings(MetadataMode::All),
+        &ReportSettings {
+            report_dir: reports.path().to_path_buf(),
+            retention_days: 0,
+        },
+        &GeocodeSettings::default(),
+    )
+    .await
+    .expect("app wires up");
+    let writer = Capture {
+        inner: app.report_writer.clone(),
+        last: std::sync::Mutex::new(None),
+    };
+    Env {
+        sim,
+        app,
+        writer,
+        reports,
+        _db: db,
+    }
+}
+
+fn settings(mode: MetadataMode) -> SyncSettings {
+    SyncSettings {
+        metadata: mode,
+        metadata_enabled: true,
+        concurrency: 6,
+        batch_size: 50,
+        guard_max_share: 0.10,
+        metadata_ttl_hours: 168,
+        force: false,
+    }
+}
+
+impl Env {
+    async fn sync(&self, mode: MetadataMode) -> (SyncSummary, RunReport) {
+        let summary = self
+            .app
+            .service
+            .run_sync(
+                &settings(mode).options(Trigger::Cli),
+                &self.writer,
+                &NoProgress,
+            )
+            .await;
+        let report = self.report_data(&summary);
+        (summary, report)
+    }
+
+    /// The report's data, re-read from the Markdown file's run: the file must
+    /// exist, and the counts in it must be the summary's.
+    fn report_data(&self, summary: &SyncSummary) -> RunReport {
+        let path = PathBuf::from(summary.report_path.as_deref().expect("report written"));
+        assert!(path.starts_with(self.reports.path()));
+        let body = std::fs::read_to_string(&path).expect("report readable");
+        assert!(body.contains(&summary.run_id.to_string()));
+        self.writer
+            .last
+            .lock()
+            .expect("lock")
+            .take()
+            .expect("the writer kept the report data")
+    }
+}
+
+async fn first_run_inserts_every_track(db: TestDb) {
+    let env = env(db).await;
+    let (summary, report) = env.sync(MetadataMode::All).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    assert_eq!(summary.tracks_total, TRACKS as u64);
+    assert_eq!(summary.tracks_added, TRACKS as u64);
+    assert_eq!(summary.metadata_fetched, TRACKS as u64);
+    assert_eq!(summary.metadata_failures, 0);
+    assert_eq!(report.new_tracks.len(), TRACKS);
+    let stored = env
+        .app
+        .repository
+        .count_tracks(SOURCE_LIVERC, true)
+        .await
+        .expect("count");
+    assert_eq!(stored, TRACKS as u64);
+    // Spot-check stored values against the simulator's records.
+    let tracks = env
+        .app
+        .repository
+        .list_tracks(
+            SOURCE_LIVERC,
+            TrackQuery {
+                active_only: true,
+                limit: 10_000,
+                offset: 0,
+            },
+        )
+        .await
+        .expect("list");
+    let by_slug: BTreeMap<_, _> = tracks.iter().map(|t| (t.slug.clone(), t)).collect();
+    for record in env.sim.site().tracks().iter().take(50) {
+        let stored = by_slug
+            .get(&record.key())
+            .unwrap_or_else(|| panic!("{} stored", record.key()));
+        assert_eq!(stored.catalogue.name, record.name);
+        assert_eq!(stored.profile.city, record.field(TrackField::City));
+        assert_eq!(
+            stored.profile.total_laps.map(|n| n.to_string()),
+            record.field(TrackField::TotalLaps)
+        );
+        assert!(stored.metadata_fetched_at.is_some());
+        assert!(stored.validators.etag.is_some());
+    }
+    assert!(env.sim.stats().max_in_flight <= 6);
+}
+
+async fn second_run_reports_exactly_the_mutations(db: TestDb) {
+    let env = env(db).await;
+    env.sync(MetadataMode::All).await;
+    let site = env.sim.site();
+    let slugs = site.catalogue_slugs();
+    let mut log = site.add_tracks(3);
+    log.merge(site.remove(&slugs[10]).expect("remove"));
+    log.merge(site.remove(&slugs[11]).expect("remove"));
+    log.merge(site.rename(&slugs[20], "Renamed Speedway").expect("rename"));
+    log.merge(
+        site.update(
+            &slugs[30],
+            &TrackPatch {
+                phone: Some(Some("+1 919-555-0199".to_owned())),
+                email: Some(Some("new-owner@example.com".to_owned())),
+                ..TrackPatch::default()
+            },
+        )
+        .expect("update"),
+    );
+    log.merge(
+        site.update(
+            &slugs[31],
+            &TrackPatch {
+                website: Some(Some("https://moved.example.org/".to_owned())),
+                ..TrackPatch::default()
+            },
+        )
+        .expect("update"),
+    );
+    // Churn only: lifetime stats.
+    log.merge(
+        site.update(
+            &slugs[40],
+            &TrackPatch {
+                total_laps: Some(123_456_789),
+                ..TrackPatch::default()
+            },
+        )
+        .expect("update"),
+    );
+
+    let (summary, report) = env.sync(MetadataMode::All).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+
+    let new: BTreeSet<_> = report.new_tracks.iter().map(|t| t.slug.clone()).collect();
+    assert_eq!(new, log.added.iter().cloned().collect());
+    let gone: BTreeSet<_> = report.deactivated.iter().map(|t| t.slug.clone()).collect();
+    assert_eq!(gone, log.removed.iter().cloned().collect());
+
+    // Expected profile changes, field by field, from the simulator's own log.
+    let mut expected: BTreeMap<String, BTreeSet<(String, Option<String>, Option<String>)>> =
+        BTreeMap::new();
+    for r in &log.renamed {
+        expected.entry(r.slug.clone()).or_default().insert((
+            "name".to_owned(),
+            Some(r.old.clone()),
+            Some(r.new.clone()),
+        ));
+    }
+    for c in &log.changed {
+        if c.field.as_str().starts_with("total_") || c.field.catalogue_only() {
+            continue; // churn: counted, not listed
+        }
+        expected.entry(c.slug.clone()).or_default().insert((
+            c.field.as_str().to_owned(),
+            c.old.clone(),
+            c.new.clone(),
+        ));
+    }
+    let actual: BTreeMap<String, BTreeSet<(String, Option<String>, Option<String>)>> = report
+        .updated_tracks
+        .iter()
+        .map(|u| {
+            (
+                u.slug.clone(),
+                u.changes
+                    .iter()
+                    .map(|c| (c.field.clone(), c.old_value.clone(), c.new_value.clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(actual, expected);
+    assert_eq!(summary.tracks_updated, expected.len() as u64);
+    assert_eq!(summary.tracks_deactivated, 2);
+    assert_eq!(summary.tracks_added, 3);
+    assert!(summary.tracks_churn_only >= 1);
+}
+
+async fn truncated_catalogue_triggers_the_guard(db: TestDb) {
+    let env = env(db).await;
+    env.sync(MetadataMode::None).await;
+    env.sim.site().truncate_catalogue(Some(TRACKS / 2));
+    let (summary, report) = env.sync(MetadataMode::None).await;
+    assert_eq!(summary.status, RunStatus::GuardRefused);
+    assert_eq!(summary.tracks_deactivated, 0);
+    let guard = report.guard.expect("guard decision");
+    assert!(!guard.allowed);
+    assert_eq!(guard.missing, (TRACKS - TRACKS / 2) as u64);
+    let active = env
+        .app
+        .repository
+        .count_tracks(SOURCE_LIVERC, true)
+        .await
+        .expect("count");
+    assert_eq!(active, TRACKS as u64, "nothing deactivated");
+}
+
+async fn changed_mode_on_an_unchanged_site_fetches_no_bodies(db: TestDb) {
+    let env = env(db).await;
+    env.sync(MetadataMode::All).await;
+    env.sim.reset_stats();
+    let (summary, report) = env.sync(MetadataMode::Changed).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    let stats = env.sim.stats();
+    assert_eq!(
+        stats.dashboard.status(200),
+        0,
+        "no dashboard body on an unchanged site: {:?}",
+        stats.dashboard
+    );
+    assert_eq!(stats.dashboard.total, stats.dashboard.status(304));
+    assert_eq!(summary.metadata_fetched, 0);
+    assert_eq!(
+        summary.metadata_not_modified + summary.metadata_skipped,
+        TRACKS as u64
+    );
+    assert_eq!(summary.tracks_added, 0);
+    assert_eq!(summary.tracks_updated, 0);
+    assert_eq!(summary.tracks_deactivated, 0);
+    assert!(report.updated_tracks.is_empty());
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::TestDb::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::TestDb::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    first_run_inserts_every_track,
+    second_run_reports_exactly_the_mutations,
+    truncated_catalogue_triggers_the_guard,
+    changed_mode_on_an_unchanged_site_fetches_no_bodies,
+);
