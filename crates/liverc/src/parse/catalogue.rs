@@ -30,7 +30,10 @@
 //! - a `<form>` inside a row is kept even when an earlier unclosed form
 //!   would make the document parser drop the tag (no effect on the fields);
 //! - the lexer's limits (see [`html_scan`]): `<select>`, `<frameset>`,
-//!   SVG/MathML and `<template>` contents are not modelled.
+//!   SVG/MathML and `<template>` contents are not modelled;
+//! - a page on which track rows nest inside one another throughout the
+//!   table is refused with a [`FormatError`] instead of being parsed in
+//!   quadratic time (each nested row is parsed once per enclosing row).
 
 #[cfg(test)]
 mod equivalence;
@@ -70,12 +73,32 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| Selectors {
     current_event: selector("div.indent small"),
 });
 
+/// How much row source may be parsed, as a multiple of the page size (plus
+/// [`ROW_BUDGET_SLACK`]). Rows that do not nest are disjoint and add up to
+/// less than the page; only track rows inside track rows' cells, whose
+/// source is then parsed once per enclosing row, can exceed it. Past it the
+/// page is refused rather than parsed in quadratic time.
+const ROW_BUDGET_FACTOR: usize = 3;
+
+/// Headroom of the row budget for small pages.
+const ROW_BUDGET_SLACK: usize = 1 << 20;
+
 /// Parses the catalogue page; see the module documentation.
 pub(super) fn parse(html: &str, fetched_at: DateTime<Utc>) -> Result<Catalogue, FormatError> {
     let mut rows = TrackRows::new(html);
     let mut catalogue = CatalogueBuilder::new(fetched_at);
     let mut fragment_source = String::new();
+    let mut budget = html
+        .len()
+        .saturating_mul(ROW_BUDGET_FACTOR)
+        .saturating_add(ROW_BUDGET_SLACK);
     for row_source in rows.by_ref() {
+        budget = budget.checked_sub(row_source.html.len()).ok_or_else(|| {
+            FormatError::new(
+                PageKind::Catalogue,
+                "track rows nest inside one another throughout the table (not a track list)",
+            )
+        })?;
         fragment_source.clear();
         fragment_source.push_str(row_source.context);
         fragment_source.push_str(row_source.html);
@@ -584,6 +607,28 @@ mod tests {
         assert_eq!(catalogue.skipped.len(), 1);
         assert_eq!(catalogue.skipped[0].row_index, 4);
         assert_eq!(catalogue.skipped[0].href, None);
+    }
+
+    #[test]
+    fn deeply_nested_rows_are_refused_quickly() {
+        let depth = 4_000;
+        let html = format!(
+            "<table class=track_list>{}",
+            r#"<tr class="clickable-row"><td><a href="//x.liverc.com/"><strong>X</strong></a><table>"#
+                .repeat(depth)
+        );
+        let started = std::time::Instant::now();
+        let error = parse(&html, fetched()).expect_err("refused");
+        assert!(error.message.contains("nest"), "{error}");
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        // A few levels are fine.
+        let shallow = format!(
+            "<table class=track_list>{}",
+            r#"<tr class="clickable-row"><td><a href="//x.liverc.com/"><strong>X</strong></a><table>"#
+                .repeat(3)
+        );
+        let catalogue = parse_checked(&shallow).expect("parses");
+        assert_eq!(catalogue.entries.len() + catalogue.skipped.len(), 3);
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! `<frameset>` or SVG/MathML content, where e.g. `<style>` or `<title>` is an
 //! ordinary element) and `<![CDATA[` sections in foreign content.
 //!
-//! The scanner never allocates and never panics: every index is checked.
+//! The scanner never panics (every index is checked) and allocates only to
+//! decode character references in a `class` value.
 
 /// A start tag or an end tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
