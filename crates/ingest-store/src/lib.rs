@@ -1,0 +1,110 @@
+#![doc = include_str!("../README.md")]
+
+mod columns;
+mod config;
+mod error;
+mod postgres;
+mod prepare;
+mod reports;
+mod row;
+mod sqlite;
+
+use std::sync::Arc;
+
+use ingest_core::{ReportArchive, RepositoryError, TrackRepository};
+
+pub use config::{Backend, StoreConfig};
+pub use postgres::PgTrackRepository;
+pub use sqlite::SqliteTrackRepository;
+
+/// Open the repository at `url`, bring its schema up to date and return it as
+/// the core's port.
+///
+/// The backend is chosen by the URL scheme (`postgres://`, `postgresql://`,
+/// `sqlite://`, `sqlite:`); see [`Backend::from_url`]. A SQLite file and its
+/// parent directory are created when missing. Uses [`StoreConfig::default`].
+pub async fn connect(url: &str) -> Result<Arc<dyn TrackRepository>, RepositoryError> {
+    connect_with(url, &StoreConfig::default()).await
+}
+
+/// [`connect`] with explicit pool settings.
+pub async fn connect_with(
+    url: &str,
+    config: &StoreConfig,
+) -> Result<Arc<dyn TrackRepository>, RepositoryError> {
+    match Backend::from_url(url)? {
+        Backend::Postgres => {
+            let repo = PgTrackRepository::connect(url, config).await?;
+            repo.migrate().await?;
+            Ok(Arc::new(repo))
+        }
+        Backend::Sqlite => {
+            let repo = SqliteTrackRepository::connect(url, config).await?;
+            repo.migrate().await?;
+            Ok(Arc::new(repo))
+        }
+    }
+}
+
+/// Both ports a database serves: the tracks and the run-report archive,
+/// sharing one pool.
+#[derive(Clone)]
+pub struct Store {
+    pub tracks: Arc<dyn TrackRepository>,
+    pub reports: Arc<dyn ReportArchive>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// [`connect`], returning the report archive as well.
+pub async fn open(url: &str) -> Result<Store, RepositoryError> {
+    let config = StoreConfig::default();
+    match Backend::from_url(url)? {
+        Backend::Postgres => {
+            let repo = PgTrackRepository::connect(url, &config).await?;
+            repo.migrate().await?;
+            let repo = Arc::new(repo);
+            Ok(Store {
+                tracks: repo.clone(),
+                reports: repo,
+            })
+        }
+        Backend::Sqlite => {
+            let repo = SqliteTrackRepository::connect(url, &config).await?;
+            repo.migrate().await?;
+            let repo = Arc::new(repo);
+            Ok(Store {
+                tracks: repo.clone(),
+                reports: repo,
+            })
+        }
+    }
+}
+
+/// Apply every pending migration to the database at `url` and close the
+/// connection (`ingest-cli db migrate`). Applying them to an up-to-date
+/// database does nothing.
+pub async fn migrate(url: &str) -> Result<(), RepositoryError> {
+    let config = StoreConfig {
+        max_connections: 1,
+        ..StoreConfig::default()
+    };
+    match Backend::from_url(url)? {
+        Backend::Postgres => {
+            let repo = PgTrackRepository::connect(url, &config).await?;
+            let result = repo.migrate().await;
+            repo.close().await;
+            result
+        }
+        Backend::Sqlite => {
+            let repo = SqliteTrackRepository::connect(url, &config).await?;
+            let result = repo.migrate().await;
+            repo.close().await;
+            result
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The `TrackRepository` contract, written once (`cases`) and run on both
+//! backends, each test on its own fresh database (`harness`): a uniquely
+//! named Postgres database (dropped afterwards, even when the test fails) and
+//! a SQLite file in a temporary directory.
+//!
+//! Postgres is found at `MRE_TEST_DATABASE_URL` (an admin URL, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); when it is unreachable the
+//! Postgres tests fail, they do not skip.
+
+#[path = "contract/backends.rs"]
+mod backends;
+#[path = "contract/cases.rs"]
+mod cases;
+#[path = "contract/fixtures.rs"]
+mod fixtures;
+#[path = "contract/harness.rs"]
+mod harness;
+
+/// Instantiate every listed case for both backends:
+/// `postgres::<case>` and `sqlite::<case>`.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::harness::with_postgres(|h| async move { crate::cases::$case(&h).await })
+                        .await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    crate::harness::with_sqlite(|h| async move { crate::cases::$case(&h).await })
+                        .await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    fresh_insert_round_trips_every_field,
+    reapply_unchanged_rewrites_nothing_and_marks_seen,
+    one_changed_field_updates_one_row,
+    unknown_metadata_keeps_every_dashboard_field,
+    fetched_none_clears_dashboard_fields,
+    not_modified_moves_only_fetch_bookkeeping,
+    geo_keep_set_clear,
+    finish_run_deactivates_tracks_not_in_the_catalogue,
+    finish_run_without_catalogue_deactivates_nothing,
+    reappearing_track_is_reactivated,
+    apply_batch_is_idempotent_with_its_changes,
+    failed_batch_persists_nothing_on_constraint_violation,
+    failed_batch_persists_nothing_on_change_for_unknown_slug,
+    duplicate_slugs_in_a_batch_are_rejected,
+    uppercase_slug_is_rejected,
+    sync_state_round_trips,
+    list_and_count_filter_and_page,
+    snapshot_is_lean_and_complete,
+    sources_are_separate,
+    empty_batch_does_nothing,
+    batch_of_1090_rows_in_one_call,
+);

@@ -1,0 +1,268 @@
+//! A fresh database per test, the repository under test (built by the
+//! crate's `connect` factory, so the factory and migrations run every time)
+//! and a side connection to read what the port does not expose
+//! (`track_changes`).
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ingest_core::TrackRepository;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, Executor, Row};
+use uuid::Uuid;
+
+/// Default admin URL of the test server.
+pub(crate) const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Every test database's name starts with this; leftovers can be dropped
+/// with `SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE
+/// datname LIKE 'test_ingest_store_%'`.
+pub(crate) const TEST_DB_PREFIX: &str = "test_ingest_store_";
+
+/// A case may take this long; a hung statement fails the test instead of
+/// stalling the suite.
+const CASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One `track_changes` row as the tests compare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChangeRecord {
+    pub(crate) slug: String,
+    pub(crate) field: String,
+    pub(crate) old_value: Option<String>,
+    pub(crate) new_value: Option<String>,
+    pub(crate) changed_at: DateTime<Utc>,
+}
+
+enum Raw {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// What a case gets: the repository and a side channel into its tables.
+pub(crate) struct Harness {
+    pub(crate) repo: Arc<dyn TrackRepository>,
+    raw: Raw,
+}
+
+impl Harness {
+    /// The change rows of `run_id`, in insertion order.
+    pub(crate) async fn changes(&self, run_id: Uuid) -> Vec<ChangeRecord> {
+        match &self.raw {
+            Raw::Postgres(pool) => sqlx::query(
+                "SELECT slug, field, old_value, new_value, changed_at FROM track_changes
+                 WHERE run_id = $1 ORDER BY id",
+            )
+            .bind(run_id)
+            .fetch_all(pool)
+            .await
+            .expect("read track_changes")
+            .iter()
+            .map(|r| ChangeRecord {
+                slug: r.get("slug"),
+                field: r.get("field"),
+                old_value: r.get("old_value"),
+                new_value: r.get("new_value"),
+                changed_at: r.get("changed_at"),
+            })
+            .collect(),
+            Raw::Sqlite(pool) => sqlx::query(
+                "SELECT slug, field, old_value, new_value, changed_at FROM track_changes
+                 WHERE run_id = ?1 ORDER BY id",
+            )
+            .bind(run_id.hyphenated().to_string())
+            .fetch_all(pool)
+            .await
+            .expect("read track_changes")
+            .iter()
+            .map(|r| ChangeRecord {
+                slug: r.get("slug"),
+                field: r.get("field"),
+                old_value: r.get("old_value"),
+                new_value: r.get("new_value"),
+                changed_at: DateTime::parse_from_rfc3339(&r.get::<String, _>("changed_at"))
+                    .expect("stored timestamp")
+                    .with_timezone(&Utc),
+            })
+            .collect(),
+        }
+    }
+
+    /// How many change rows there are in all.
+    pub(crate) async fn change_count(&self) -> i64 {
+        match &self.raw {
+            Raw::Postgres(pool) => sqlx::query_scalar("SELECT count(*) FROM track_changes")
+                .fetch_one(pool)
+                .await
+                .expect("count track_changes"),
+            Raw::Sqlite(pool) => sqlx::query_scalar("SELECT count(*) FROM track_changes")
+                .fetch_one(pool)
+                .await
+                .expect("count track_changes"),
+        }
+    }
+}
+
+/// Run `case` after `setup`, then `teardown` whatever happened, then
+/// re-raise the case's panic.
+async fn run_case<C, Fut>(harness: Harness, case: C) -> Result<(), tokio::task::JoinError>
+where
+    C: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let body = case(harness);
+    let task = tokio::spawn(async move {
+        tokio::time::timeout(CASE_TIMEOUT, body)
+            .await
+            .expect("test case timed out");
+    });
+    task.await
+}
+
+/// Re-raise a case's panic (after teardown).
+fn reraise(outcome: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test case did not finish: {e}"),
+        }
+    }
+}
+
+/// The admin URL (from `MRE_TEST_DATABASE_URL` or the default).
+pub(crate) fn admin_url() -> String {
+    std::env::var("MRE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+/// The admin URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+/// A fresh, empty Postgres database for one test; dropped by
+/// [`PgTestDb::drop_db`].
+pub(crate) struct PgTestDb {
+    admin: PgPool,
+    pub(crate) name: String,
+    pub(crate) url: String,
+}
+
+impl PgTestDb {
+    /// Create the database, or panic with a message saying how to get a
+    /// server: Postgres tests must fail, not skip, without one.
+    pub(crate) async fn create() -> PgTestDb {
+        let admin_url = admin_url();
+        let options = PgConnectOptions::from_str(&admin_url).unwrap_or_else(|e| {
+            panic!(
+                "MRE_TEST_DATABASE_URL {} is not a Postgres URL: {e}",
+                redacted(&admin_url)
+            )
+        });
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "Postgres is unreachable at {} ({e}). The Postgres contract tests need a \
+                     server: start one (`pg_ctlcluster --skip-systemctl-redirect $(ls \
+                     /etc/postgresql) main start`) or set MRE_TEST_DATABASE_URL to an admin URL.",
+                    redacted(&admin_url)
+                )
+            });
+        let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let mut url = url::Url::parse(&admin_url).expect("admin URL parses");
+        url.set_path(&name);
+        PgTestDb {
+            admin,
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    /// Drop the database (terminating any connection still open to it).
+    pub(crate) async fn drop_db(self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = self.admin.execute(AssertSqlSafe(sql)).await {
+            // Not fatal for the test: the name says it may be cleaned up.
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+        self.admin.close().await;
+    }
+}
+
+/// Run a case on a fresh Postgres database.
+pub(crate) async fn with_postgres<C, Fut>(case: C)
+where
+    C: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = PgTestDb::create().await;
+    let outcome = async {
+        let repo = ingest_store::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("connect + migrate {}: {e}", db.name));
+        let raw = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&db.url)
+            .await
+            .expect("side connection");
+        run_case(
+            Harness {
+                repo,
+                raw: Raw::Postgres(raw),
+            },
+            case,
+        )
+        .await
+    }
+    .await;
+    db.drop_db().await;
+    reraise(outcome);
+}
+
+/// Run a case on a fresh SQLite file (in a directory the factory must
+/// create).
+pub(crate) async fn with_sqlite<C, Fut>(case: C)
+where
+    C: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data").join("tracks.db");
+    let url = format!("sqlite://{}", path.display());
+    let repo = ingest_store::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connect + migrate {url}: {e}"));
+    let raw = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(SqliteConnectOptions::from_str(&url).expect("sqlite URL"))
+        .await
+        .expect("side connection");
+    let outcome = run_case(
+        Harness {
+            repo,
+            raw: Raw::Sqlite(raw),
+        },
+        case,
+    )
+    .await;
+    drop(dir);
+    reraise(outcome);
+}
