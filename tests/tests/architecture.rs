@@ -116,7 +116,13 @@ fn core_depends_on_no_adapter() {
         return;
     };
     let forbidden = [
-        "liverc", "sqlx", "reqwest", "axum", "hyper", "tokio-postgres", "rusqlite",
+        "liverc",
+        "sqlx",
+        "reqwest",
+        "axum",
+        "hyper",
+        "tokio-postgres",
+        "rusqlite",
     ];
     let ours = our_crates();
     for dep in deps(manifest, "dependencies") {

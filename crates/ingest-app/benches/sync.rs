@@ -12,6 +12,11 @@
 //!
 //! One scenario: `cargo bench -p ingest-app --bench sync -- latency100`.
 
+#![expect(
+    clippy::print_stdout,
+    reason = "a bench binary prints its results table"
+)]
+
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};

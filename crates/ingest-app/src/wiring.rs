@@ -37,7 +37,10 @@ pub async fn build_sync_app(
     geocode: &GeocodeSettings,
 ) -> anyhow::Result<SyncApp> {
     let database_url = database.url();
-    let store = ingest_store::connect(&database_url)
+    let ingest_store::Store {
+        tracks: store,
+        reports: archive,
+    } = ingest_store::open(&database_url)
         .await
         .with_context(|| format!("opening the database ({})", redact(&database_url)))?;
     let client = liverc::LiveRcClient::new(liverc.client_config(usize::from(sync.concurrency)))
@@ -46,7 +49,7 @@ pub async fn build_sync_app(
     let report_writer = MarkdownReportWriter::new(MarkdownReportConfig {
         dir: reports.report_dir.clone(),
         retention_days: (reports.retention_days > 0).then_some(reports.retention_days),
-        archive: None,
+        archive: Some(archive),
     });
     let service = TrackSyncService::new(
         Arc::new(LiveRcSource::new(client.clone())),

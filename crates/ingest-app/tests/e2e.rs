@@ -19,6 +19,9 @@ use liverc_sim::{RunningSim, SimConfig, Simulator, TrackField, TrackPatch};
 
 const TRACKS: usize = 300;
 
+/// slug → {(field, old, new)}
+type ChangesBySlug = BTreeMap<String, BTreeSet<(String, Option<String>, Option<String>)>>;
+
 /// A fresh database for one test: a SQLite file in a temp dir, or a new
 /// Postgres database (dropped when the test ends).
 struct TestDb {
@@ -255,6 +258,24 @@ async fn first_run_inserts_every_track(db: TestDb) {
         assert!(stored.validators.etag.is_some());
     }
     assert!(env.sim.stats().max_in_flight <= 6);
+
+    // The report is archived in the database, byte for byte the file.
+    let archive = ingest_store::open(&env._db.url)
+        .await
+        .expect("reopen")
+        .reports;
+    let archived = archive
+        .get_report(summary.run_id)
+        .await
+        .expect("read archive")
+        .expect("report archived");
+    let file =
+        std::fs::read_to_string(summary.report_path.as_deref().expect("path")).expect("file");
+    assert_eq!(archived.body, file);
+    assert_eq!(archived.status, "succeeded");
+    let listed = archive.list_reports(SOURCE_LIVERC, 10).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].run_id, summary.run_id);
 }
 
 async fn second_run_reports_exactly_the_mutations(db: TestDb) {
@@ -301,6 +322,11 @@ async fn second_run_reports_exactly_the_mutations(db: TestDb) {
 
     let (summary, report) = env.sync(MetadataMode::All).await;
     assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    let previous = report
+        .previous_completeness
+        .expect("the first run's completeness, from the archive");
+    assert_eq!(previous.active_tracks, TRACKS as u64);
+    assert_eq!(report.completeness.active_tracks, TRACKS as u64 + 3 - 2);
 
     let new: BTreeSet<_> = report.new_tracks.iter().map(|t| t.slug.clone()).collect();
     assert_eq!(new, log.added.iter().cloned().collect());
@@ -308,8 +334,7 @@ async fn second_run_reports_exactly_the_mutations(db: TestDb) {
     assert_eq!(gone, log.removed.iter().cloned().collect());
 
     // Expected profile changes, field by field, from the simulator's own log.
-    let mut expected: BTreeMap<String, BTreeSet<(String, Option<String>, Option<String>)>> =
-        BTreeMap::new();
+    let mut expected: ChangesBySlug = BTreeMap::new();
     for r in &log.renamed {
         expected.entry(r.slug.clone()).or_default().insert((
             "name".to_owned(),
@@ -327,7 +352,7 @@ async fn second_run_reports_exactly_the_mutations(db: TestDb) {
             c.new.clone(),
         ));
     }
-    let actual: BTreeMap<String, BTreeSet<(String, Option<String>, Option<String>)>> = report
+    let actual: ChangesBySlug = report
         .updated_tracks
         .iter()
         .map(|u| {

@@ -197,6 +197,9 @@ fn long_sections_are_capped_and_counted() {
         .collect();
     let md = render_markdown(&report);
     assert!(md.contains("`track00999`"));
-    assert!(!md.contains("`track01000`"), "entries past the cap are not listed");
+    assert!(
+        !md.contains("`track01000`"),
+        "entries past the cap are not listed"
+    );
     assert!(md.contains("… and 234 more, not listed"));
 }
