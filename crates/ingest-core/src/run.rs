@@ -308,7 +308,13 @@ pub struct GuardDecision {
     pub reason: Option<String>,
 }
 
-/// Everything the run report shows. Rendered by `ingest-report`.
+/// Entries a run keeps per report list (new, updated, errors, …); the counts
+/// in [`RunCounts`] stay exact. Bounds a run's memory and its archived report
+/// on a first sync of a very large catalogue.
+pub const MAX_REPORT_ENTRIES: usize = 1_000;
+
+/// Everything the run report shows. Rendered by `ingest-report`. Each list
+/// holds at most [`MAX_REPORT_ENTRIES`] entries; the counts are complete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub run_id: RunId,

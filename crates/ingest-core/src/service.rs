@@ -35,9 +35,9 @@ use crate::ports::source::{
     DashboardOutcome, SourceCatalogue, SourceEntry, SourceError, SourceErrorClass, TrackSource,
 };
 use crate::run::{
-    Completeness, GuardDecision, MetadataErrorEntry, MetadataMode, NewTrackEntry,
-    ReactivatedTrackEntry, RunCounts, RunReport, RunStatus, Stage, StageTiming, SyncOptions,
-    UpdatedTrackEntry, ValidationAnomaly,
+    Completeness, GuardDecision, MAX_REPORT_ENTRIES, MetadataErrorEntry, MetadataMode,
+    NewTrackEntry, ReactivatedTrackEntry, RunCounts, RunReport, RunStatus, Stage, StageTiming,
+    SyncOptions, UpdatedTrackEntry, ValidationAnomaly,
 };
 use crate::validate::sanitize_profile;
 
@@ -326,7 +326,7 @@ impl TrackSyncService {
         let total = catalogue.entries.len() as u64;
         acc.counts.catalogue_rows = total;
         acc.counts.skipped_rows = catalogue.skipped.len() as u64;
-        report.skipped_rows = catalogue.skipped.clone();
+        keep(&mut report.skipped_rows, catalogue.skipped.iter().cloned());
         info!(
             tracks = total,
             skipped = catalogue.skipped.len(),
@@ -455,6 +455,7 @@ impl TrackSyncService {
             Ok(outcome) => {
                 acc.counts.deactivated = outcome.deactivated.len() as u64;
                 report.deactivated = outcome.deactivated;
+                report.deactivated.truncate(MAX_REPORT_ENTRIES);
                 if !guard.allowed {
                     report.status = RunStatus::GuardRefused;
                     report.error = guard.reason.clone();
@@ -676,12 +677,15 @@ impl TrackSyncService {
                 }
                 FetchResult::Failed(e) => {
                     acc.counts.dashboards_failed += 1;
-                    acc.metadata_errors.push(MetadataErrorEntry {
-                        slug: slug.clone(),
-                        class: e.class.as_str().to_owned(),
-                        message: e.message.clone(),
-                        attempts: e.attempts,
-                    });
+                    keep(
+                        &mut acc.metadata_errors,
+                        [MetadataErrorEntry {
+                            slug: slug.clone(),
+                            class: e.class.as_str().to_owned(),
+                            message: e.message.clone(),
+                            attempts: e.attempts,
+                        }],
+                    );
                     MetadataUpdate::Unknown
                 }
                 FetchResult::Outcome(DashboardOutcome::NotModified {
@@ -705,7 +709,7 @@ impl TrackSyncService {
                     acc.counts.dashboards_fetched += 1;
                     let anomalies = sanitize_profile(&slug, &mut profile);
                     acc.counts.validation_anomalies += anomalies.len() as u64;
-                    acc.anomalies.extend(anomalies);
+                    keep(&mut acc.anomalies, anomalies);
                     let content_hash = content_hash(&profile);
                     MetadataUpdate::Fetched(Box::new(FetchedMetadata {
                         profile: *profile,
@@ -800,9 +804,9 @@ impl TrackSyncService {
         acc.counts.churn_only += pending_churn;
         acc.counts.unchanged += pending_unchanged;
         acc.counts.reactivated += pending_reactivated.len() as u64;
-        acc.new_tracks.extend(pending_new);
-        acc.updated_tracks.extend(pending_updated);
-        acc.reactivated.extend(pending_reactivated);
+        keep(&mut acc.new_tracks, pending_new);
+        keep(&mut acc.updated_tracks, pending_updated);
+        keep(&mut acc.reactivated, pending_reactivated);
         acc.processed += n;
         Ok(())
     }
@@ -945,6 +949,12 @@ impl TrackSyncService {
         );
         SyncSummary::from_report(&report, path, file)
     }
+}
+
+/// Append to a report list up to [`MAX_REPORT_ENTRIES`]; the caller counts.
+fn keep<T>(list: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
+    let room = MAX_REPORT_ENTRIES.saturating_sub(list.len());
+    list.extend(items.into_iter().take(room));
 }
 
 /// Clamp options to sane ranges.

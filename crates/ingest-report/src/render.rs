@@ -31,9 +31,14 @@ pub const MAX_MESSAGE_CHARS: usize = 300;
 pub const MAX_LISTED: usize = 1_000;
 
 /// The entries a section lists and how many it leaves out.
-fn listed<T>(items: &[T]) -> (&[T], usize) {
+/// `total` is the section's count from the summary: the run keeps only the
+/// first entries of a long list, so what it left out is counted from there.
+fn listed<T>(items: &[T], total: u64) -> (&[T], usize) {
     let shown = items.len().min(MAX_LISTED);
-    (&items[..shown], items.len() - shown)
+    let total = usize::try_from(total)
+        .unwrap_or(usize::MAX)
+        .max(items.len());
+    (&items[..shown], total - shown)
 }
 
 /// The line that closes a capped list.
@@ -54,13 +59,21 @@ pub fn render_markdown(report: &RunReport) -> String {
     status(&mut doc, report);
     summary(&mut doc, report);
     stage_timings(&mut doc, report);
-    new_tracks(&mut doc, &report.new_tracks);
-    updated_tracks(&mut doc, &report.updated_tracks);
-    deactivated_tracks(&mut doc, &report.deactivated);
-    reactivated_tracks(&mut doc, &report.reactivated);
-    metadata_errors(&mut doc, &report.metadata_errors);
-    anomalies(&mut doc, &report.anomalies);
-    skipped_rows(&mut doc, &report.skipped_rows);
+    new_tracks(&mut doc, &report.new_tracks, report.counts.new);
+    updated_tracks(&mut doc, &report.updated_tracks, report.counts.updated);
+    deactivated_tracks(&mut doc, &report.deactivated, report.counts.deactivated);
+    reactivated_tracks(&mut doc, &report.reactivated, report.counts.reactivated);
+    metadata_errors(
+        &mut doc,
+        &report.metadata_errors,
+        report.counts.dashboards_failed,
+    );
+    anomalies(
+        &mut doc,
+        &report.anomalies,
+        report.counts.validation_anomalies,
+    );
+    skipped_rows(&mut doc, &report.skipped_rows, report.counts.skipped_rows);
     completeness(&mut doc, report);
     doc.0
 }
@@ -346,13 +359,13 @@ fn marker(index: usize) -> (String, String) {
     (m, indent)
 }
 
-fn new_tracks(doc: &mut Doc, tracks: &[NewTrackEntry]) {
+fn new_tracks(doc: &mut Doc, tracks: &[NewTrackEntry], total: u64) {
     doc.section("New tracks");
     if tracks.is_empty() {
         doc.line(NONE);
         return;
     }
-    let (shown, left_out) = listed(tracks);
+    let (shown, left_out) = listed(tracks, total);
     for (i, t) in shown.iter().enumerate() {
         let (m, _) = marker(i);
         let mut parts = vec![escape::strong(&t.name), escape::code(&t.slug)];
@@ -378,13 +391,13 @@ fn value(v: Option<&str>) -> String {
     }
 }
 
-fn updated_tracks(doc: &mut Doc, tracks: &[UpdatedTrackEntry]) {
+fn updated_tracks(doc: &mut Doc, tracks: &[UpdatedTrackEntry], total: u64) {
     doc.section("Updated tracks");
     if tracks.is_empty() {
         doc.line(NONE);
         return;
     }
-    let (shown, left_out) = listed(tracks);
+    let (shown, left_out) = listed(tracks, total);
     for (i, t) in shown.iter().enumerate() {
         let (m, indent) = marker(i);
         doc.line(&format!(
@@ -412,13 +425,13 @@ fn updated_tracks(doc: &mut Doc, tracks: &[UpdatedTrackEntry]) {
     more(doc, left_out);
 }
 
-fn deactivated_tracks(doc: &mut Doc, tracks: &[DeactivatedTrack]) {
+fn deactivated_tracks(doc: &mut Doc, tracks: &[DeactivatedTrack], total: u64) {
     doc.section("Deactivated tracks");
     if tracks.is_empty() {
         doc.line(NONE);
         return;
     }
-    let (shown, left_out) = listed(tracks);
+    let (shown, left_out) = listed(tracks, total);
     for (i, t) in shown.iter().enumerate() {
         let (m, _) = marker(i);
         doc.line(&format!(
@@ -432,13 +445,13 @@ fn deactivated_tracks(doc: &mut Doc, tracks: &[DeactivatedTrack]) {
     more(doc, left_out);
 }
 
-fn reactivated_tracks(doc: &mut Doc, tracks: &[ReactivatedTrackEntry]) {
+fn reactivated_tracks(doc: &mut Doc, tracks: &[ReactivatedTrackEntry], total: u64) {
     doc.section("Reactivated tracks");
     if tracks.is_empty() {
         doc.line(NONE);
         return;
     }
-    let (shown, left_out) = listed(tracks);
+    let (shown, left_out) = listed(tracks, total);
     for (i, t) in shown.iter().enumerate() {
         let (m, _) = marker(i);
         let since = t
@@ -454,7 +467,7 @@ fn reactivated_tracks(doc: &mut Doc, tracks: &[ReactivatedTrackEntry]) {
     more(doc, left_out);
 }
 
-fn metadata_errors(doc: &mut Doc, errors: &[MetadataErrorEntry]) {
+fn metadata_errors(doc: &mut Doc, errors: &[MetadataErrorEntry], total: u64) {
     doc.section("Metadata errors");
     if errors.is_empty() {
         doc.line(NONE);
@@ -462,7 +475,7 @@ fn metadata_errors(doc: &mut Doc, errors: &[MetadataErrorEntry]) {
     }
     doc.line("| track | error | attempts | message |");
     doc.line("|---|---|---:|---|");
-    let (shown, left_out) = listed(errors);
+    let (shown, left_out) = listed(errors, total);
     for e in shown {
         doc.row(&[
             &escape::cell_code(&e.slug),
@@ -480,7 +493,7 @@ fn metadata_errors(doc: &mut Doc, errors: &[MetadataErrorEntry]) {
     more(doc, left_out);
 }
 
-fn anomalies(doc: &mut Doc, anomalies: &[ValidationAnomaly]) {
+fn anomalies(doc: &mut Doc, anomalies: &[ValidationAnomaly], total: u64) {
     doc.section("Validation anomalies");
     if anomalies.is_empty() {
         doc.line(NONE);
@@ -488,7 +501,7 @@ fn anomalies(doc: &mut Doc, anomalies: &[ValidationAnomaly]) {
     }
     doc.line("| track | field | value | rule |");
     doc.line("|---|---|---|---|");
-    let (shown, left_out) = listed(anomalies);
+    let (shown, left_out) = listed(anomalies, total);
     for a in shown {
         doc.row(&[
             &escape::cell_code(&a.slug),
@@ -502,7 +515,7 @@ fn anomalies(doc: &mut Doc, anomalies: &[ValidationAnomaly]) {
     more(doc, left_out);
 }
 
-fn skipped_rows(doc: &mut Doc, rows: &[SkippedRowEntry]) {
+fn skipped_rows(doc: &mut Doc, rows: &[SkippedRowEntry], total: u64) {
     doc.section("Skipped catalogue rows");
     if rows.is_empty() {
         doc.line(NONE);
@@ -510,7 +523,7 @@ fn skipped_rows(doc: &mut Doc, rows: &[SkippedRowEntry]) {
     }
     doc.line("| row | reason | link |");
     doc.line("|---:|---|---|");
-    let (shown, left_out) = listed(rows);
+    let (shown, left_out) = listed(rows, total);
     for row in shown {
         let link = match row.href.as_deref() {
             Some(h) => escape::cell_code(&escape::truncate(h, MAX_VALUE_CHARS)),

@@ -69,7 +69,8 @@ impl ReportArchive for PgTrackRepository {
         limit: u32,
     ) -> Result<Vec<ArchivedReportSummary>, ReportError> {
         let rows = sqlx::query(
-            "SELECT run_id, source, file_name, status, trigger, started_at, finished_at
+            "SELECT run_id, source, file_name, status, trigger, started_at, finished_at,
+                    '' AS body, 'null'::jsonb AS data
              FROM sync_reports WHERE source = $1 ORDER BY started_at DESC, run_id DESC LIMIT $2",
         )
         .bind(source)
@@ -77,33 +78,7 @@ impl ReportArchive for PgTrackRepository {
         .fetch_all(self.pool())
         .await
         .map_err(|e| archive_error("listing reports", e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(ArchivedReportSummary {
-                    run_id: r
-                        .try_get("run_id")
-                        .map_err(|e| archive_error("run_id", e))?,
-                    source: r
-                        .try_get("source")
-                        .map_err(|e| archive_error("source", e))?,
-                    file_name: r
-                        .try_get("file_name")
-                        .map_err(|e| archive_error("file_name", e))?,
-                    status: r
-                        .try_get("status")
-                        .map_err(|e| archive_error("status", e))?,
-                    trigger: r
-                        .try_get("trigger")
-                        .map_err(|e| archive_error("trigger", e))?,
-                    started_at: r
-                        .try_get("started_at")
-                        .map_err(|e| archive_error("started_at", e))?,
-                    finished_at: r
-                        .try_get("finished_at")
-                        .map_err(|e| archive_error("finished_at", e))?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| pg_report(r).map(summary)).collect()
     }
 
     async fn prune_reports(&self, before: DateTime<Utc>) -> Result<u64, ReportError> {
@@ -129,6 +104,19 @@ impl ReportArchive for PgTrackRepository {
         .await
         .map_err(|e| archive_error("reading the latest report", e))?;
         row.map(|r| pg_report(&r)).transpose()
+    }
+}
+
+/// The listing's view of an archived report.
+fn summary(a: ArchivedReport) -> ArchivedReportSummary {
+    ArchivedReportSummary {
+        run_id: a.run_id,
+        source: a.source,
+        file_name: a.file_name,
+        status: a.status,
+        trigger: a.trigger,
+        started_at: a.started_at,
+        finished_at: a.finished_at,
     }
 }
 
@@ -215,19 +203,7 @@ impl ReportArchive for SqliteTrackRepository {
         .fetch_all(self.reader_pool())
         .await
         .map_err(|e| archive_error("listing reports", e))?;
-        rows.iter()
-            .map(|r| {
-                sqlite_report(r).map(|a| ArchivedReportSummary {
-                    run_id: a.run_id,
-                    source: a.source,
-                    file_name: a.file_name,
-                    status: a.status,
-                    trigger: a.trigger,
-                    started_at: a.started_at,
-                    finished_at: a.finished_at,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| sqlite_report(r).map(summary)).collect()
     }
 
     async fn prune_reports(&self, before: DateTime<Utc>) -> Result<u64, ReportError> {

@@ -195,6 +195,7 @@ fn long_sections_are_capped_and_counted() {
             ..template.clone()
         })
         .collect();
+    report.counts.new = 1_234;
     let md = render_markdown(&report);
     assert!(md.contains("`track00999`"));
     assert!(
@@ -202,4 +203,12 @@ fn long_sections_are_capped_and_counted() {
         "entries past the cap are not listed"
     );
     assert!(md.contains("… and 234 more, not listed"));
+}
+
+#[test]
+fn a_list_the_run_capped_is_completed_from_the_counts() {
+    let mut report = fixtures::first_run();
+    report.counts.new = report.new_tracks.len() as u64 + 5_000;
+    let md = render_markdown(&report);
+    assert!(md.contains("… and 5,000 more, not listed"));
 }
