@@ -104,9 +104,17 @@ pub fn validate_http_url(value: &str) -> Result<(), String> {
     }
 }
 
-/// A phone number valid for the track's country (or in international form
-/// when the country is unknown).
+/// A phone number valid for the track's country. Without a known country
+/// only an international (`+…`) number can be judged; a national-format
+/// number is then accepted as it is rather than dropped on a guess.
 pub fn validate_phone(value: &str, country_code: Option<&str>) -> Result<(), String> {
+    if country_code.is_none() && !value.trim_start().starts_with('+') {
+        return if value.chars().filter(char::is_ascii_digit).count() >= 5 {
+            Ok(())
+        } else {
+            Err("not a phone number".to_owned())
+        };
+    }
     let region = country_code.and_then(|c| c.parse::<phonenumber::country::Id>().ok());
     let number = phonenumber::parse(region, value).map_err(|_| match country_code {
         Some(cc) => format!("not a valid number for {cc}"),
@@ -173,6 +181,9 @@ mod tests {
         );
         assert!(validate_phone("+44 20 7946 0958", None).is_ok());
         assert!(validate_phone("12", None).is_err());
+        assert!(validate_phone("+1 555", None).is_err());
+        // Unknown country, national format: kept, not judged.
+        assert!(validate_phone("(937) 580-3369", None).is_ok());
     }
 
     #[test]
