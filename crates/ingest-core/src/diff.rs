@@ -70,6 +70,52 @@ pub fn diff_catalogue(old: &CatalogueFields, new: &CatalogueFields, out: &mut Tr
     );
 }
 
+/// The resolution of a relative "last updated" text: "3 hours ago" places
+/// the activity within an hour, "2 weeks ago" within a week.
+pub fn relative_text_unit(text: &str) -> Option<chrono::Duration> {
+    let t = text.to_ascii_lowercase();
+    let unit = if t.contains("second") || t.contains("just now") || t.contains("minute") {
+        chrono::Duration::minutes(1)
+    } else if t.contains("hour") {
+        chrono::Duration::hours(1)
+    } else if t.contains("day") || t.contains("yesterday") || t.contains("today") {
+        chrono::Duration::days(1)
+    } else if t.contains("week") {
+        chrono::Duration::weeks(1)
+    } else if t.contains("month") {
+        chrono::Duration::days(30)
+    } else if t.contains("year") {
+        chrono::Duration::days(365)
+    } else {
+        return None;
+    };
+    Some(unit)
+}
+
+/// The catalogue's activity time is the relative text read against each
+/// run's fetch time, so it drifts by the time between runs even when nothing
+/// happened. While the text is unchanged and the drift is within the text's
+/// resolution, the stored time stands: no churn, no rewritten row.
+pub fn settle_activity_time(stored: &CatalogueFields, new: &mut CatalogueFields) {
+    let (Some(old_at), Some(new_at), Some(text)) = (
+        stored.last_updated_at,
+        new.last_updated_at,
+        new.last_updated_text.as_deref(),
+    ) else {
+        return;
+    };
+    if stored.last_updated_text.as_deref() != Some(text) {
+        return;
+    }
+    let Some(unit) = relative_text_unit(text) else {
+        return;
+    };
+    let drift = new_at - old_at;
+    if drift >= chrono::Duration::zero() && drift < unit {
+        new.last_updated_at = Some(old_at);
+    }
+}
+
 /// Compare dashboard fields. Lifetime stats (and the derived map query) are
 /// churn; the rest profile.
 pub fn diff_profile(old: &TrackProfile, new: &TrackProfile, out: &mut TrackDiff) {
@@ -243,6 +289,33 @@ mod tests {
         assert_eq!(fields, ["name", "phone", "email"]);
         assert_eq!(d.profile[1].old_value.as_deref(), Some("+1 252-291-4088"));
         assert_eq!(d.profile[2].old_value, None);
+    }
+
+    #[test]
+    fn activity_time_settles_within_the_text_resolution() {
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let mut stored = catalogue("A", "3 hours ago");
+        stored.last_updated_at = Some(t);
+        // Ten minutes later, same text: the same activity.
+        let mut new = catalogue("A", "3 hours ago");
+        new.last_updated_at = Some(t + chrono::Duration::minutes(10));
+        settle_activity_time(&stored, &mut new);
+        assert_eq!(new.last_updated_at, Some(t));
+        // A day later, same text: new activity.
+        let mut new = catalogue("A", "3 hours ago");
+        new.last_updated_at = Some(t + chrono::Duration::days(1));
+        settle_activity_time(&stored, &mut new);
+        assert_eq!(new.last_updated_at, Some(t + chrono::Duration::days(1)));
+        // Different text: taken as read.
+        let mut new = catalogue("A", "4 hours ago");
+        new.last_updated_at = Some(t + chrono::Duration::minutes(10));
+        settle_activity_time(&stored, &mut new);
+        assert_eq!(new.last_updated_at, Some(t + chrono::Duration::minutes(10)));
+        assert_eq!(
+            relative_text_unit("last month"),
+            Some(chrono::Duration::days(30))
+        );
+        assert_eq!(relative_text_unit("whenever"), None);
     }
 
     #[test]

@@ -667,9 +667,15 @@ impl TrackSyncService {
         let mut pending_reactivated = Vec::new();
         let mut geocode_cache: HashMap<String, Option<GeoPoint>> = HashMap::new();
 
-        for Fetched { entry, result, .. } in batch {
+        for Fetched {
+            mut entry, result, ..
+        } in batch
+        {
             let slug = entry.slug.clone();
             let old = stored.get(&slug);
+            if let Some(old) = old {
+                diff::settle_activity_time(&old.catalogue, &mut entry.catalogue);
+            }
             let metadata = match result {
                 FetchResult::Skipped => {
                     acc.counts.dashboards_skipped += 1;
