@@ -294,180 +294,154 @@ impl TrackSyncService {
                 }
             };
 
-        // 1. Catalogue.
-        emit(Stage::Catalogue, &acc, 0, None);
-        let t = Instant::now();
-        let catalogue = self.source.catalogue().await;
-        timings.push(timing(Stage::Catalogue, t.elapsed(), None));
-        let catalogue = match catalogue {
-            Ok(c) => c,
-            Err(e) => {
-                let status = if e.class == SourceErrorClass::Format {
-                    RunStatus::FormatError
-                } else {
-                    RunStatus::Failed
-                };
-                warn!(error = %e, "catalogue unavailable");
-                report.status = status;
-                report.error = Some(format!("catalogue: {e}"));
-                return self
-                    .finish(
-                        report,
-                        acc,
-                        timings,
-                        stats_before,
-                        started,
-                        report_writer,
-                        progress,
-                    )
-                    .await;
-            }
-        };
-        let total = catalogue.entries.len() as u64;
-        acc.counts.catalogue_rows = total;
-        acc.counts.skipped_rows = catalogue.skipped.len() as u64;
-        keep(&mut report.skipped_rows, catalogue.skipped.iter().cloned());
-        info!(
-            tracks = total,
-            skipped = catalogue.skipped.len(),
-            "catalogue read"
-        );
-
-        // 2. Snapshot and plan.
-        emit(Stage::Diff, &acc, total, None);
-        let t = Instant::now();
-        let snapshot = match self.repository.snapshot(&options.source).await {
-            Ok(s) => s,
-            Err(e) => {
-                report.status = RunStatus::Failed;
-                report.error = Some(format!("loading stored tracks: {e}"));
-                return self
-                    .finish(
-                        report,
-                        acc,
-                        timings,
-                        stats_before,
-                        started,
-                        report_writer,
-                        progress,
-                    )
-                    .await;
-            }
-        };
-        let snapshot: HashMap<String, TrackSnapshot> =
-            snapshot.into_iter().map(|s| (s.slug.clone(), s)).collect();
-        let active_before = snapshot.values().filter(|s| s.is_active).count() as u64;
-        timings.push(timing(
-            Stage::Diff,
-            t.elapsed(),
-            Some(format!("{} stored tracks", snapshot.len())),
-        ));
-
-        // 3–6. Dashboards, validation, geocoding, batches.
-        let dash_started = Instant::now();
-        emit(Stage::Dashboards, &acc, total, Some(dash_started));
-        let SourceCatalogue {
-            fetched_at: catalogue_time,
-            entries,
-            ..
-        } = catalogue;
-        let seen_slugs: Vec<String> = entries.iter().map(|e| e.slug.clone()).collect();
-        let stop = self
-            .fetch_and_store(
-                &options,
-                ctx,
-                entries,
-                &snapshot,
-                catalogue_time,
-                &mut acc,
-                &|acc| emit(Stage::Dashboards, acc, total, Some(dash_started)),
-            )
-            .await;
-        let db_total: Duration = acc.batch_latencies.iter().sum();
-        timings.push(timing(
-            Stage::Dashboards,
-            dash_started.elapsed(),
-            Some(format!(
-                "{} fetched, {} not modified, {} failed",
-                acc.counts.dashboards_fetched,
-                acc.counts.dashboards_not_modified,
-                acc.counts.dashboards_failed
-            )),
-        ));
-        timings.push(timing(
-            Stage::Database,
-            db_total,
-            Some(batch_detail(&acc.batch_latencies)),
-        ));
-        if self.geocoder.is_some() {
-            timings.push(timing(
-                Stage::Geocoding,
-                acc.geocode_time,
-                Some(format!(
-                    "{} addresses",
-                    acc.counts.geocoded + acc.counts.geocode_failures
-                )),
-            ));
-        }
-        if let Some(stop) = stop {
-            match stop {
-                WriterStop::Cancelled => {
-                    report.status = RunStatus::Cancelled;
-                    report.error = Some("cancelled".to_owned());
+        // Every stage below may stop the run early (`break 'stages`); one
+        // place closes every path with counters, report and metrics.
+        'stages: {
+            // 1. Catalogue.
+            emit(Stage::Catalogue, &acc, 0, None);
+            let t = Instant::now();
+            let catalogue = self.source.catalogue().await;
+            timings.push(timing(Stage::Catalogue, t.elapsed(), None));
+            let catalogue = match catalogue {
+                Ok(c) => c,
+                Err(e) => {
+                    let status = if e.class == SourceErrorClass::Format {
+                        RunStatus::FormatError
+                    } else {
+                        RunStatus::Failed
+                    };
+                    warn!(error = %e, "catalogue unavailable");
+                    report.status = status;
+                    report.error = Some(format!("catalogue: {e}"));
+                    break 'stages;
                 }
-                WriterStop::Repository(e) => {
+            };
+            let total = catalogue.entries.len() as u64;
+            acc.counts.catalogue_rows = total;
+            acc.counts.skipped_rows = catalogue.skipped.len() as u64;
+            keep(&mut report.skipped_rows, catalogue.skipped.iter().cloned());
+            info!(
+                tracks = total,
+                skipped = catalogue.skipped.len(),
+                "catalogue read"
+            );
+
+            // 2. Snapshot and plan.
+            emit(Stage::Diff, &acc, total, None);
+            let t = Instant::now();
+            let snapshot = match self.repository.snapshot(&options.source).await {
+                Ok(s) => s,
+                Err(e) => {
                     report.status = RunStatus::Failed;
-                    report.error = Some(format!("storing tracks: {e}"));
+                    report.error = Some(format!("loading stored tracks: {e}"));
+                    break 'stages;
                 }
-            }
-            return self
-                .finish(
-                    report,
-                    acc,
-                    timings,
-                    stats_before,
-                    started,
-                    report_writer,
-                    progress,
+            };
+            let snapshot: HashMap<String, TrackSnapshot> =
+                snapshot.into_iter().map(|s| (s.slug.clone(), s)).collect();
+            let active_before = snapshot.values().filter(|s| s.is_active).count() as u64;
+            timings.push(timing(
+                Stage::Diff,
+                t.elapsed(),
+                Some(format!("{} stored tracks", snapshot.len())),
+            ));
+
+            // 3–6. Dashboards, validation, geocoding, batches.
+            let dash_started = Instant::now();
+            emit(Stage::Dashboards, &acc, total, Some(dash_started));
+            let SourceCatalogue {
+                fetched_at: catalogue_time,
+                entries,
+                ..
+            } = catalogue;
+            let seen_slugs: Vec<String> = entries.iter().map(|e| e.slug.clone()).collect();
+            let stop = self
+                .fetch_and_store(
+                    &options,
+                    ctx,
+                    entries,
+                    &snapshot,
+                    catalogue_time,
+                    &mut acc,
+                    &|acc| emit(Stage::Dashboards, acc, total, Some(dash_started)),
                 )
                 .await;
-        }
+            let db_total: Duration = acc.batch_latencies.iter().sum();
+            timings.push(timing(
+                Stage::Dashboards,
+                dash_started.elapsed(),
+                Some(format!(
+                    "{} fetched, {} not modified, {} failed",
+                    acc.counts.dashboards_fetched,
+                    acc.counts.dashboards_not_modified,
+                    acc.counts.dashboards_failed
+                )),
+            ));
+            timings.push(timing(
+                Stage::Database,
+                db_total,
+                Some(batch_detail(&acc.batch_latencies)),
+            ));
+            if self.geocoder.is_some() {
+                timings.push(timing(
+                    Stage::Geocoding,
+                    acc.geocode_time,
+                    Some(format!(
+                        "{} addresses",
+                        acc.counts.geocoded + acc.counts.geocode_failures
+                    )),
+                ));
+            }
+            if let Some(stop) = stop {
+                match stop {
+                    WriterStop::Cancelled => {
+                        report.status = RunStatus::Cancelled;
+                        report.error = Some("cancelled".to_owned());
+                    }
+                    WriterStop::Repository(e) => {
+                        report.status = RunStatus::Failed;
+                        report.error = Some(format!("storing tracks: {e}"));
+                    }
+                }
+                break 'stages;
+            }
 
-        // 7. Guarded deactivation and sync state.
-        emit(Stage::Deactivation, &acc, total, Some(dash_started));
-        let t = Instant::now();
-        let seen: HashSet<&str> = seen_slugs.iter().map(String::as_str).collect();
-        let missing = snapshot
-            .values()
-            .filter(|s| s.is_active && !seen.contains(s.slug.as_str()))
-            .count() as u64;
-        let guard = guard_decision(active_before, missing, &options);
-        if !guard.allowed {
-            warn!(missing, active_before, "deactivation guard refused");
-        }
-        let finish = FinishRun {
-            run_id: ctx.run_id,
-            source: options.source.clone(),
-            finished_at: self.clock.now(),
-            deactivate_all_but: guard.allowed.then_some(seen_slugs),
-        };
-        match self.repository.finish_run(&finish).await {
-            Ok(outcome) => {
-                acc.counts.deactivated = outcome.deactivated.len() as u64;
-                report.deactivated = outcome.deactivated;
-                report.deactivated.truncate(MAX_REPORT_ENTRIES);
-                if !guard.allowed {
-                    report.status = RunStatus::GuardRefused;
-                    report.error = guard.reason.clone();
+            // 7. Guarded deactivation and sync state.
+            emit(Stage::Deactivation, &acc, total, Some(dash_started));
+            let t = Instant::now();
+            let seen: HashSet<&str> = seen_slugs.iter().map(String::as_str).collect();
+            let missing = snapshot
+                .values()
+                .filter(|s| s.is_active && !seen.contains(s.slug.as_str()))
+                .count() as u64;
+            let guard = guard_decision(active_before, missing, &options);
+            if !guard.allowed {
+                warn!(missing, active_before, "deactivation guard refused");
+            }
+            let finish = FinishRun {
+                run_id: ctx.run_id,
+                source: options.source.clone(),
+                finished_at: self.clock.now(),
+                deactivate_all_but: guard.allowed.then_some(seen_slugs),
+            };
+            match self.repository.finish_run(&finish).await {
+                Ok(outcome) => {
+                    acc.counts.deactivated = outcome.deactivated.len() as u64;
+                    report.deactivated = outcome.deactivated;
+                    report.deactivated.truncate(MAX_REPORT_ENTRIES);
+                    if !guard.allowed {
+                        report.status = RunStatus::GuardRefused;
+                        report.error = guard.reason.clone();
+                    }
+                }
+                Err(e) => {
+                    report.status = RunStatus::Failed;
+                    report.error = Some(format!("finishing the run: {e}"));
                 }
             }
-            Err(e) => {
-                report.status = RunStatus::Failed;
-                report.error = Some(format!("finishing the run: {e}"));
-            }
+            report.guard = Some(guard);
+            timings.push(timing(Stage::Deactivation, t.elapsed(), None));
         }
-        report.guard = Some(guard);
-        timings.push(timing(Stage::Deactivation, t.elapsed(), None));
         self.finish(
             report,
             acc,

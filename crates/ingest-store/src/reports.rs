@@ -120,32 +120,25 @@ fn summary(a: ArchivedReport) -> ArchivedReportSummary {
     }
 }
 
+/// One column of a Postgres row, with the column named in the error.
+fn pg_col<T>(r: &sqlx::postgres::PgRow, col: &str) -> Result<T, ReportError>
+where
+    T: for<'q> sqlx::Decode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    r.try_get(col).map_err(|e| archive_error(col, e))
+}
+
 fn pg_report(r: &sqlx::postgres::PgRow) -> Result<ArchivedReport, ReportError> {
-    let data: sqlx::types::Json<serde_json::Value> =
-        r.try_get("data").map_err(|e| archive_error("data", e))?;
+    let data: sqlx::types::Json<serde_json::Value> = pg_col(r, "data")?;
     Ok(ArchivedReport {
-        run_id: r
-            .try_get("run_id")
-            .map_err(|e| archive_error("run_id", e))?,
-        source: r
-            .try_get("source")
-            .map_err(|e| archive_error("source", e))?,
-        file_name: r
-            .try_get("file_name")
-            .map_err(|e| archive_error("file_name", e))?,
-        status: r
-            .try_get("status")
-            .map_err(|e| archive_error("status", e))?,
-        trigger: r
-            .try_get("trigger")
-            .map_err(|e| archive_error("trigger", e))?,
-        started_at: r
-            .try_get("started_at")
-            .map_err(|e| archive_error("started_at", e))?,
-        finished_at: r
-            .try_get("finished_at")
-            .map_err(|e| archive_error("finished_at", e))?,
-        body: r.try_get("body").map_err(|e| archive_error("body", e))?,
+        run_id: pg_col(r, "run_id")?,
+        source: pg_col(r, "source")?,
+        file_name: pg_col(r, "file_name")?,
+        status: pg_col(r, "status")?,
+        trigger: pg_col(r, "trigger")?,
+        started_at: pg_col(r, "started_at")?,
+        finished_at: pg_col(r, "finished_at")?,
+        body: pg_col(r, "body")?,
         data: data.0,
     })
 }
