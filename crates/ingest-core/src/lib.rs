@@ -14,6 +14,11 @@ pub mod validate;
 pub use model::*;
 pub use ports::clock::{Clock, SystemClock};
 pub use ports::geocoder::{Coordinates, GeocodeError, Geocoder};
+pub use ports::jobs::{
+    Checkpoint, ClaimedJob, Heartbeat, Job, JobError, JobId, JobOutcome, JobProgress, JobQueue,
+    JobRequest, JobStatus, Lease, NewJob,
+};
+pub use ports::notifier::{Alert, AlertKind, Notifier, NotifyError};
 pub use ports::metrics::{NoMetrics, SyncMetrics};
 pub use ports::progress::{NoProgress, Progress, ProgressSink};
 pub use ports::report::{

@@ -202,6 +202,21 @@ pub struct UpsertBatch {
     pub tracks: Vec<TrackUpsert>,
     /// Recorded in `track_changes` in the same transaction.
     pub changes: Vec<FieldChange>,
+    /// When the run is a job: its checkpoint, written in the same
+    /// transaction, which fails with [`RepositoryError::LeaseLost`] (writing
+    /// nothing) if the lease was superseded.
+    ///
+    /// [`RepositoryError::LeaseLost`]: crate::RepositoryError::LeaseLost
+    pub checkpoint: Option<BatchCheckpoint>,
+}
+
+/// A job's checkpoint step, stored with the batch it belongs to: the batch's
+/// slugs join the job's done set and `state` replaces the job's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchCheckpoint {
+    pub lease: crate::ports::jobs::Lease,
+    /// The service's accumulated run state after this batch (opaque JSON).
+    pub state: serde_json::Value,
 }
 
 /// What applying a batch did. `inserted + updated + unchanged` equals the
@@ -231,6 +246,9 @@ pub struct FinishRun {
     /// `is_active` change for each. `None`: deactivate nothing (partial
     /// catalogue, or the guard refused).
     pub deactivate_all_but: Option<Vec<String>>,
+    /// When the run is a job: its lease; a superseded lease makes the call
+    /// fail with `LeaseLost`, writing nothing.
+    pub lease: Option<crate::ports::jobs::Lease>,
 }
 
 /// A track the run deactivated.

@@ -423,6 +423,7 @@ impl TrackSyncService {
                 source: options.source.clone(),
                 finished_at: self.clock.now(),
                 deactivate_all_but: guard.allowed.then_some(seen_slugs),
+                lease: None,
             };
             match self.repository.finish_run(&finish).await {
                 Ok(outcome) => {
@@ -769,6 +770,7 @@ impl TrackSyncService {
             seen_at: catalogue_time,
             tracks: upserts,
             changes,
+            checkpoint: None,
         };
         let n = batch.tracks.len() as u64;
         let t = Instant::now();

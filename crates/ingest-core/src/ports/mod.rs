@@ -2,7 +2,9 @@
 
 pub mod clock;
 pub mod geocoder;
+pub mod jobs;
 pub mod metrics;
+pub mod notifier;
 pub mod progress;
 pub mod report;
 pub mod repository;

@@ -32,6 +32,10 @@ pub enum RepositoryError {
     /// Stored data could not be read back into the domain records.
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// The run is a job whose lease another worker took over: nothing was
+    /// written, and the run must stop.
+    #[error("lease on job {0} lost to another worker")]
+    LeaseLost(crate::ports::jobs::JobId),
     /// Schema migration failed.
     #[error("migration failed: {0}")]
     Migration(String),

@@ -1,0 +1,306 @@
+//! The durable sync-job queue: what the API enqueues, what workers claim.
+//!
+//! A job is one sync run of one source that may take several attempts. Its id
+//! is the run id: the report, the `track_changes` rows and every attempt share
+//! it, so "one report covers every attempt".
+//!
+//! Mechanics every implementation keeps (checked by the store's contract
+//! tests):
+//! - lifecycle `queued → running → succeeded | failed | cancelled`; a failed
+//!   or cancelled job may be resumed (back to `queued`, same id);
+//! - at most one `queued` or `running` job per source (a partial unique
+//!   index), so a second enqueue answers [`JobError::Active`];
+//! - a claim takes the oldest due job (`FOR UPDATE SKIP LOCKED` on Postgres),
+//!   or a running job whose lease expired, sets a lease and hands out a new
+//!   fencing token ([`Lease::token`], strictly increasing per job); every
+//!   write a worker makes afterwards (heartbeat, progress, checkpoint, finish)
+//!   carries the token and is refused with [`JobError::LeaseLost`] once
+//!   another claim has superseded it;
+//! - the checkpoint (tracks done and stored, plus the service's opaque
+//!   accumulated state) is written by the track repository in the same
+//!   transaction as each batch ([`crate::model::BatchCheckpoint`]);
+//! - lease times come from the database clock, so workers on several
+//!   machines agree on expiry.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::RunId;
+use crate::run::{MetadataMode, Stage, Trigger};
+use crate::service::SyncSummary;
+
+/// A job's id: the run id of the sync it performs.
+pub type JobId = RunId;
+
+/// Where a job is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Queued or running: the source's one active job.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+
+    /// Succeeded, failed or cancelled.
+    pub fn is_final(self) -> bool {
+        !self.is_active()
+    }
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for JobStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => JobStatus::Queued,
+            "running" => JobStatus::Running,
+            "succeeded" => JobStatus::Succeeded,
+            "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
+            other => return Err(format!("unknown job status {other:?}")),
+        })
+    }
+}
+
+/// The options a job was requested with (the API body). Unset values take
+/// the worker's configured defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRequest {
+    #[serde(default = "default_metadata")]
+    pub metadata: MetadataMode,
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    #[serde(default)]
+    pub force: bool,
+}
+
+fn default_metadata() -> MetadataMode {
+    MetadataMode::Changed
+}
+
+impl Default for JobRequest {
+    fn default() -> Self {
+        Self {
+            metadata: default_metadata(),
+            concurrency: None,
+            force: false,
+        }
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub source: String,
+    pub trigger: Trigger,
+    pub request: JobRequest,
+    /// Attempts before a transiently failing job is marked failed (≥ 1).
+    pub max_attempts: u32,
+}
+
+/// Progress of a running job, as last written by its worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgress {
+    pub stage: Stage,
+    pub processed: u64,
+    pub total: u64,
+    /// Remaining seconds at the observed rate, when known.
+    pub eta_seconds: Option<f64>,
+}
+
+impl Default for JobProgress {
+    fn default() -> Self {
+        Self {
+            stage: Stage::Starting,
+            processed: 0,
+            total: 0,
+            eta_seconds: None,
+        }
+    }
+}
+
+/// A job row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: JobId,
+    pub source: String,
+    pub status: JobStatus,
+    pub trigger: Trigger,
+    pub request: JobRequest,
+    /// Claims so far (a resumed or retried job keeps counting).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// Cancellation asked for; the worker stops at its next batch.
+    pub cancel_requested: bool,
+    pub progress: JobProgress,
+    /// The last attempt's summary (counts, report file), once it finished.
+    pub summary: Option<SyncSummary>,
+    /// Why the job failed (or the last transient error while retrying).
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the first attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final status.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// A queued job is not claimed before this (retry backoff).
+    pub run_after: DateTime<Utc>,
+    /// Worker holding the lease, while running.
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Proof of a claim. Writes that carry a superseded token are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Lease {
+    pub job_id: JobId,
+    /// The fencing token: strictly increasing with every claim of the job.
+    pub token: i64,
+}
+
+/// A claimed job and its lease.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: Job,
+    pub lease: Lease,
+}
+
+/// What a heartbeat learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub cancel_requested: bool,
+}
+
+/// The checkpoint of a job: tracks whose batches are stored, and the
+/// service's accumulated state (opaque to the queue) as of the last batch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub done_slugs: Vec<String>,
+    pub state: Option<serde_json::Value>,
+}
+
+/// How an attempt ended, as the worker reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobOutcome {
+    /// Final: `Succeeded`, `Failed` or `Cancelled`. The checkpoint stays, so a
+    /// failed or cancelled job can be resumed.
+    Finished {
+        status: JobStatus,
+        summary: Option<SyncSummary>,
+        error: Option<String>,
+    },
+    /// A transient failure: back to `queued`, not claimed before `after`.
+    Retry {
+        after: Duration,
+        summary: Option<SyncSummary>,
+        error: String,
+    },
+    /// The worker is shutting down: back to `queued` at once, the attempt
+    /// not counted against `max_attempts`.
+    Released,
+}
+
+/// Why a queue call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    #[error("job {0} not found")]
+    NotFound(JobId),
+    /// The source already has a queued or running job.
+    #[error("a sync job for this source is already {status}: {job_id}")]
+    Active { job_id: JobId, status: JobStatus },
+    /// The job is not in a state that allows the call (e.g. resuming a
+    /// succeeded job).
+    #[error("job {job_id} is {status}: {message}")]
+    InvalidState {
+        job_id: JobId,
+        status: JobStatus,
+        message: String,
+    },
+    /// Another claim superseded this lease: the caller must stop writing.
+    #[error("lease on job {0} lost to another worker")]
+    LeaseLost(JobId),
+    #[error("job store unavailable: {0}")]
+    Unavailable(String),
+    #[error("job store failed: {0}")]
+    Store(String),
+}
+
+/// The job queue, as API and workers see it.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueue a job; [`JobError::Active`] if the source already has a queued
+    /// or running one. Wakes idle workers.
+    async fn enqueue(&self, job: &NewJob) -> Result<Job, JobError>;
+
+    /// Claim the oldest due queued job, or a running one whose lease expired,
+    /// for `lease_for`. Increments `attempts` and the fencing token. A job
+    /// whose lease expired after its last allowed attempt is marked failed
+    /// instead of claimed.
+    async fn claim(&self, worker: &str, lease_for: Duration)
+    -> Result<Option<ClaimedJob>, JobError>;
+
+    /// Extend the lease; reports whether cancellation was requested.
+    async fn heartbeat(&self, lease: &Lease, lease_for: Duration) -> Result<Heartbeat, JobError>;
+
+    /// Store the latest progress sample.
+    async fn report_progress(&self, lease: &Lease, progress: &JobProgress)
+    -> Result<(), JobError>;
+
+    /// End the attempt (see [`JobOutcome`]) and release the lease.
+    async fn finish(&self, lease: &Lease, outcome: &JobOutcome) -> Result<Job, JobError>;
+
+    /// The job's checkpoint (empty for a fresh job).
+    async fn checkpoint(&self, job_id: JobId) -> Result<Checkpoint, JobError>;
+
+    async fn get(&self, job_id: JobId) -> Result<Option<Job>, JobError>;
+
+    /// Newest first.
+    async fn list(&self, limit: u32) -> Result<Vec<Job>, JobError>;
+
+    /// Cancel: a queued job is cancelled at once; a running one gets the
+    /// flag its worker sees at the next heartbeat. Final jobs:
+    /// [`JobError::InvalidState`].
+    async fn request_cancel(&self, job_id: JobId) -> Result<Job, JobError>;
+
+    /// Put a failed or cancelled job back in the queue under the same id
+    /// (checkpoint kept; `attempts` keeps counting, the retry budget of
+    /// `max_attempts` starts again from here). [`JobError::Active`] if the
+    /// source has another active job; [`JobError::InvalidState`] otherwise.
+    async fn resume(&self, job_id: JobId) -> Result<Job, JobError>;
+
+    /// Wait until work may be available or `timeout` passes (LISTEN/NOTIFY on
+    /// Postgres, in-process notification on SQLite). Never errors: the worker
+    /// polls anyway.
+    async fn wait_for_work(&self, timeout: Duration);
+}
