@@ -40,6 +40,9 @@ enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// Talk to a running `ingest-api` (what cron uses).
+    #[command(subcommand)]
+    Remote(commands::remote::RemoteCommand),
     /// LiveRC connector tools: parse saved pages offline.
     #[command(subcommand)]
     Liverc(commands::liverc::LivercCommand),
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             Command::Tracks(c) => commands::tracks::run(c, &mut out).await,
             Command::Reports(c) => commands::reports::run(c, &mut out).await,
             Command::Db(c) => commands::db::run(c, &mut out).await,
+            Command::Remote(c) => commands::remote::run(c, &mut out).await,
             Command::Liverc(c) => Ok(match commands::liverc::run(c, &mut out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {

@@ -230,3 +230,100 @@ impl Default for GeocodeSettings {
         }
     }
 }
+
+/// How a worker claims and runs queued sync jobs.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerSettings {
+    /// This worker's name in job rows (default: host name and process id).
+    #[arg(long = "worker-id", env = "MRE_WORKER_ID")]
+    pub worker_id: Option<String>,
+    /// Lease on a claimed job, in seconds; a worker that stops renewing it
+    /// (crash, partition) loses the job to another after this long.
+    #[arg(long = "job-lease-seconds", env = "MRE_JOB_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub lease_seconds: u64,
+    /// How often an idle worker looks for jobs without a notification.
+    #[arg(long = "job-poll-seconds", env = "MRE_JOB_POLL_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub poll_seconds: u64,
+    /// Attempts before a transiently failing job is marked failed.
+    #[arg(long = "job-max-attempts", env = "MRE_JOB_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+    /// First retry delay in seconds; doubles per attempt up to the maximum.
+    #[arg(
+        long = "job-retry-base-seconds",
+        env = "MRE_JOB_RETRY_BASE_SECONDS",
+        default_value_t = 30
+    )]
+    pub retry_base_seconds: u64,
+    /// Longest retry delay, in seconds.
+    #[arg(
+        long = "job-retry-max-seconds",
+        env = "MRE_JOB_RETRY_MAX_SECONDS",
+        default_value_t = 900
+    )]
+    pub retry_max_seconds: u64,
+}
+
+impl WorkerSettings {
+    pub fn worker_config(&self) -> crate::worker::WorkerConfig {
+        let lease = Duration::from_secs(self.lease_seconds.max(2));
+        crate::worker::WorkerConfig {
+            worker_id: self.worker_id.clone().unwrap_or_else(default_worker_id),
+            lease,
+            heartbeat: lease / 3,
+            poll_interval: Duration::from_secs(self.poll_seconds.max(1)),
+            progress_interval: Duration::from_secs(1),
+            retry_base: Duration::from_secs(self.retry_base_seconds),
+            retry_max: Duration::from_secs(self.retry_max_seconds.max(self.retry_base_seconds)),
+        }
+    }
+}
+
+/// `host-pid`: unique enough among workers sharing one database.
+fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Alerts to operators.
+#[derive(Debug, Clone, Args)]
+pub struct AlertSettings {
+    /// Webhook that receives alerts (Slack incoming webhook or any JSON
+    /// endpoint); unset: no alerts.
+    #[arg(
+        long = "alert-webhook-url",
+        env = "MRE_ALERT_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    pub webhook_url: Option<String>,
+    /// Body format: `slack` or `generic` JSON.
+    #[arg(
+        long = "alert-webhook-format",
+        env = "MRE_ALERT_WEBHOOK_FORMAT",
+        default_value = "generic"
+    )]
+    pub webhook_format: String,
+    /// Timeout of one webhook request, in seconds.
+    #[arg(
+        long = "alert-webhook-timeout-seconds",
+        env = "MRE_ALERT_WEBHOOK_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub webhook_timeout_seconds: u64,
+    /// A run taking longer than this many seconds raises an SLA alert (0: none).
+    #[arg(
+        long = "sla-seconds",
+        env = "MRE_TRACK_SYNC_SLA_SECONDS",
+        default_value_t = 1800
+    )]
+    pub sla_seconds: u64,
+}
+
+impl AlertSettings {
+    pub fn sla(&self) -> Option<Duration> {
+        (self.sla_seconds > 0).then(|| Duration::from_secs(self.sla_seconds))
+    }
+}

@@ -6,7 +6,12 @@
 //! - [`wiring`]: builds the concrete adapters from that configuration and
 //!   hands them to the core's `TrackSyncService`.
 //! - [`progress`]: progress sinks for a terminal (a bar) and for logs.
+//! - [`runtime`]: tracing, the shutdown signal, a worker's metrics server.
+//! - [`worker`]: the job worker that `ingest-worker` and
+//!   `ingest-api --with-worker` run.
 
 pub mod config;
 pub mod progress;
+pub mod runtime;
 pub mod wiring;
+pub mod worker;

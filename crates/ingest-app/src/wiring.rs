@@ -13,9 +13,11 @@ use crate::config::{
 
 /// Everything a sync needs, wired.
 pub struct SyncApp {
-    pub service: TrackSyncService,
+    pub service: Arc<TrackSyncService>,
     pub repository: Arc<dyn TrackRepository>,
-    pub report_writer: MarkdownReportWriter,
+    pub jobs: Arc<dyn ingest_core::JobQueue>,
+    pub reports: Arc<dyn ingest_core::ReportArchive>,
+    pub report_writer: Arc<MarkdownReportWriter>,
     pub metrics: Arc<ingest_metrics::Metrics>,
     pub client: liverc::LiveRcClient,
     pub database_url: String,
@@ -40,27 +42,30 @@ pub async fn build_sync_app(
     let ingest_store::Store {
         tracks: store,
         reports: archive,
+        jobs,
     } = ingest_store::open(&database_url)
         .await
         .with_context(|| format!("opening the database ({})", redact(&database_url)))?;
     let client = liverc::LiveRcClient::new(liverc.client_config(usize::from(sync.concurrency)))
         .context("building the LiveRC client")?;
     let metrics = Arc::new(ingest_metrics::Metrics::new());
-    let report_writer = MarkdownReportWriter::new(MarkdownReportConfig {
+    let report_writer = Arc::new(MarkdownReportWriter::new(MarkdownReportConfig {
         dir: reports.report_dir.clone(),
         retention_days: (reports.retention_days > 0).then_some(reports.retention_days),
-        archive: Some(archive),
-    });
-    let service = TrackSyncService::new(
+        archive: Some(archive.clone()),
+    }));
+    let service = Arc::new(TrackSyncService::new(
         Arc::new(LiveRcSource::new(client.clone())),
         store.clone(),
         metrics.clone(),
         Arc::new(SystemClock),
         build_geocoder(geocode)?,
-    );
+    ));
     Ok(SyncApp {
         service,
         repository: store,
+        jobs,
+        reports: archive,
         report_writer,
         metrics,
         client,
@@ -89,6 +94,32 @@ pub fn build_geocoder(
             Ok(Some(Arc::new(geocoder)))
         }
     }
+}
+
+/// The alert hook of a worker, when a webhook is configured.
+pub fn build_alert_hook(
+    settings: &crate::config::AlertSettings,
+    public_url: Option<String>,
+) -> anyhow::Result<Option<crate::worker::AlertHook>> {
+    let Some(url) = settings.webhook_url.clone().filter(|u| !u.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let format: ingest_alerts::WebhookFormat = settings
+        .webhook_format
+        .parse()
+        .map_err(|e| anyhow::anyhow!("MRE_ALERT_WEBHOOK_FORMAT: {e}"))?;
+    let config = ingest_alerts::WebhookConfig {
+        format,
+        timeout: std::time::Duration::from_secs(settings.webhook_timeout_seconds.max(1)),
+        ..ingest_alerts::WebhookConfig::new(url)
+    };
+    let notifier = ingest_alerts::WebhookNotifier::new(config)
+        .map_err(|e| anyhow::anyhow!("alert webhook: {e}"))?;
+    Ok(Some(crate::worker::AlertHook {
+        notifier: Arc::new(notifier),
+        sla: settings.sla(),
+        public_url,
+    }))
 }
 
 /// A database URL without its password, for messages.

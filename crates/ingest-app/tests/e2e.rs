@@ -95,7 +95,7 @@ impl Drop for TestDb {
 
 /// The app's report writer, keeping the last report's data for assertions.
 struct Capture {
-    inner: ingest_report::MarkdownReportWriter,
+    inner: std::sync::Arc<ingest_report::MarkdownReportWriter>,
     last: std::sync::Mutex<Option<RunReport>>,
 }
 

@@ -30,4 +30,4 @@ pub use ports::source::{
     TrackSource,
 };
 pub use run::*;
-pub use service::{CancelFlag, RunContext, SyncSummary, TrackSyncService};
+pub use service::{CancelFlag, JobBinding, RunContext, SyncSummary, TrackSyncService};

@@ -22,11 +22,12 @@ use uuid::Uuid;
 
 use crate::diff::{self, address_query, content_hash, diff_track};
 use crate::model::{
-    FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators, MetadataUpdate,
+    BatchCheckpoint, FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators, MetadataUpdate,
     RunId, StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert, UpsertBatch,
 };
 use crate::ports::clock::Clock;
 use crate::ports::geocoder::Geocoder;
+use crate::ports::jobs::{Checkpoint, Lease};
 use crate::ports::metrics::SyncMetrics;
 use crate::ports::progress::{Progress, ProgressSink};
 use crate::ports::report::ReportWriter;
@@ -59,13 +60,19 @@ impl CancelFlag {
 }
 
 /// Per-run context that does not belong to the options: identity, attempt,
-/// cancellation.
+/// cancellation, and the job it runs for.
 #[derive(Debug, Clone)]
 pub struct RunContext {
     pub run_id: RunId,
     /// 1 for a first attempt.
     pub attempt: u32,
+    /// Stops the run after the batch being accumulated is stored: no new
+    /// dashboards are requested, those in flight are kept.
     pub cancel: CancelFlag,
+    /// Set when the run is a queued job: every batch then carries the job's
+    /// checkpoint under its lease, and a resumed attempt skips what an
+    /// earlier one stored.
+    pub job: Option<JobBinding>,
 }
 
 impl Default for RunContext {
@@ -74,8 +81,37 @@ impl Default for RunContext {
             run_id: Uuid::now_v7(),
             attempt: 1,
             cancel: CancelFlag::new(),
+            job: None,
         }
     }
+}
+
+/// The job a run belongs to: its lease (fencing every write) and the
+/// checkpoint earlier attempts left.
+#[derive(Debug, Clone)]
+pub struct JobBinding {
+    pub lease: Lease,
+    pub checkpoint: Checkpoint,
+}
+
+/// What a job carries from one attempt to the next (the checkpoint's opaque
+/// state): everything the final report sums over attempts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CarriedState {
+    started_at: Option<DateTime<Utc>>,
+    counts: RunCounts,
+    new_tracks: Vec<NewTrackEntry>,
+    updated_tracks: Vec<UpdatedTrackEntry>,
+    reactivated: Vec<ReactivatedTrackEntry>,
+    metadata_errors: Vec<MetadataErrorEntry>,
+    anomalies: Vec<ValidationAnomaly>,
+    /// Client retries, 429s and Retry-After waits of earlier attempts.
+    retries: u64,
+    responses_429: u64,
+    retry_after_wait_seconds: f64,
+    fetch_latency_total_seconds: f64,
+    fetch_requests: u64,
+    processed: u64,
 }
 
 /// What a run returns to its caller (printed by the CLI with `--json`,
@@ -103,6 +139,10 @@ pub struct SyncSummary {
     pub report_file: Option<String>,
     pub error: Option<String>,
     pub stage_timings: Vec<StageTiming>,
+    /// The run was a job whose lease another worker took over: it stopped
+    /// and wrote neither its report nor its outcome.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lease_lost: bool,
 }
 
 impl SyncSummary {
@@ -129,6 +169,7 @@ impl SyncSummary {
             report_file: file,
             error: report.error.clone(),
             stage_timings: report.stage_timings.clone(),
+            lease_lost: false,
         }
     }
 }
@@ -156,11 +197,15 @@ struct Fetched {
     result: FetchResult,
     /// Tries the service added after the source gave up.
     extra_tries: u32,
+    /// Held from the request until the track's batch is stored.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 enum FetchResult {
     /// Not requested this run.
     Skipped,
+    /// Not requested because the run was cancelled: not stored either.
+    Dropped,
     Outcome(DashboardOutcome),
     Failed(SourceError),
 }
@@ -172,8 +217,16 @@ enum WriterStop {
 }
 
 /// Everything the run accumulates for its report.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Accumulator {
+    /// When the run (its first attempt) started.
+    started_at: DateTime<Utc>,
+    /// Source statistics when this attempt started.
+    stats_before: crate::ports::source::SourceStats,
+    /// Retries, 429s and waits of earlier attempts of the job.
+    carried_retries: u64,
+    carried_429: u64,
+    carried_wait_seconds: f64,
     counts: RunCounts,
     new_tracks: Vec<NewTrackEntry>,
     updated_tracks: Vec<UpdatedTrackEntry>,
@@ -186,6 +239,85 @@ struct Accumulator {
     fetch_requests: u64,
     service_retries: u64,
     processed: u64,
+}
+
+/// A batch's contribution to the report, merged once it is stored.
+#[derive(Default, Clone)]
+struct Pending {
+    new: Vec<NewTrackEntry>,
+    updated: Vec<UpdatedTrackEntry>,
+    churn: u64,
+    unchanged: u64,
+    reactivated: Vec<ReactivatedTrackEntry>,
+    tracks: u64,
+}
+
+impl Accumulator {
+    /// Resume from a job's carried state.
+    fn restore(
+        state: CarriedState,
+        started_at: DateTime<Utc>,
+        stats_before: crate::ports::source::SourceStats,
+    ) -> Self {
+        Self {
+            started_at: state.started_at.unwrap_or(started_at),
+            stats_before,
+            carried_retries: state.retries,
+            carried_429: state.responses_429,
+            carried_wait_seconds: state.retry_after_wait_seconds,
+            counts: state.counts,
+            new_tracks: state.new_tracks,
+            updated_tracks: state.updated_tracks,
+            reactivated: state.reactivated,
+            metadata_errors: state.metadata_errors,
+            anomalies: state.anomalies,
+            fetch_latency_total: Duration::from_secs_f64(
+                state.fetch_latency_total_seconds.max(0.0),
+            ),
+            fetch_requests: state.fetch_requests,
+            processed: state.processed,
+            ..Self::default()
+        }
+    }
+
+    /// What a later attempt needs to continue this one.
+    fn carried(
+        &self,
+        started_at: DateTime<Utc>,
+        stats_now: &crate::ports::source::SourceStats,
+    ) -> CarriedState {
+        let stats = stats_now.since(&self.stats_before);
+        CarriedState {
+            started_at: Some(started_at),
+            counts: self.counts.clone(),
+            new_tracks: self.new_tracks.clone(),
+            updated_tracks: self.updated_tracks.clone(),
+            reactivated: self.reactivated.clone(),
+            metadata_errors: self.metadata_errors.clone(),
+            anomalies: self.anomalies.clone(),
+            retries: self.carried_retries + stats.retries + self.service_retries,
+            responses_429: self.carried_429 + stats.responses_429,
+            retry_after_wait_seconds: self.carried_wait_seconds
+                + stats.retry_after_wait.as_secs_f64(),
+            fetch_latency_total_seconds: self.fetch_latency_total.as_secs_f64(),
+            fetch_requests: self.fetch_requests,
+            processed: self.processed,
+        }
+    }
+
+    /// Merge a stored batch.
+    fn absorb(&mut self, pending: Pending) {
+        self.counts.new += pending.new.len() as u64;
+        self.counts.updated += pending.updated.len() as u64;
+        self.counts.churn_only += pending.churn;
+        self.counts.unchanged += pending.unchanged;
+        self.counts.reactivated += pending.reactivated.len() as u64;
+        self.counts.db_batches += 1;
+        keep(&mut self.new_tracks, pending.new);
+        keep(&mut self.updated_tracks, pending.updated);
+        keep(&mut self.reactivated, pending.reactivated);
+        self.processed += pending.tracks;
+    }
 }
 
 impl TrackSyncService {
@@ -238,10 +370,37 @@ impl TrackSyncService {
         progress: &dyn ProgressSink,
     ) -> SyncSummary {
         let options = normalise_options(options);
-        let started_at = self.clock.now();
         let started = Instant::now();
         let stats_before = self.source.stats();
-        let mut acc = Accumulator::default();
+        let now = self.clock.now();
+        // A resumed job continues from its checkpoint: counts, report lists
+        // and start time carry over, and what is stored is not fetched again.
+        let (mut acc, done) = match &ctx.job {
+            Some(job) => {
+                let state = match &job.checkpoint.state {
+                    Some(v) => serde_json::from_value::<CarriedState>(v.clone())
+                        .unwrap_or_else(|e| {
+                            warn!(error = %e, "checkpoint state unreadable; counting from zero");
+                            CarriedState::default()
+                        }),
+                    None => CarriedState::default(),
+                };
+                let done: HashSet<String> = job.checkpoint.done_slugs.iter().cloned().collect();
+                if !done.is_empty() {
+                    info!(done = done.len(), attempt = ctx.attempt, "resuming from checkpoint");
+                }
+                (Accumulator::restore(state, now, stats_before), done)
+            }
+            None => (
+                Accumulator {
+                    started_at: now,
+                    stats_before,
+                    ..Accumulator::default()
+                },
+                HashSet::new(),
+            ),
+        };
+        let started_at = acc.started_at;
         let mut timings = Vec::new();
         let mut report = RunReport {
             run_id: ctx.run_id,
@@ -294,6 +453,9 @@ impl TrackSyncService {
                 }
             };
 
+        // A superseded lease: another worker owns the job now; this attempt
+        // must not write its report over that worker's.
+        let mut lease_lost = false;
         // Every stage below may stop the run early (`break 'stages`); one
         // place closes every path with counters, report and metrics.
         'stages: {
@@ -355,6 +517,14 @@ impl TrackSyncService {
                 ..
             } = catalogue;
             let seen_slugs: Vec<String> = entries.iter().map(|e| e.slug.clone()).collect();
+            let entries: Vec<SourceEntry> = if done.is_empty() {
+                entries
+            } else {
+                entries
+                    .into_iter()
+                    .filter(|e| !done.contains(&e.slug))
+                    .collect()
+            };
             let stop = self
                 .fetch_and_store(
                     &options,
@@ -400,6 +570,7 @@ impl TrackSyncService {
                     }
                     WriterStop::Repository(e) => {
                         report.status = RunStatus::Failed;
+                        lease_lost |= matches!(e, RepositoryError::LeaseLost(_));
                         report.error = Some(format!("storing tracks: {e}"));
                     }
                 }
@@ -423,7 +594,7 @@ impl TrackSyncService {
                 source: options.source.clone(),
                 finished_at: self.clock.now(),
                 deactivate_all_but: guard.allowed.then_some(seen_slugs),
-                lease: None,
+                lease: ctx.job.as_ref().map(|j| j.lease),
             };
             match self.repository.finish_run(&finish).await {
                 Ok(outcome) => {
@@ -437,6 +608,7 @@ impl TrackSyncService {
                 }
                 Err(e) => {
                     report.status = RunStatus::Failed;
+                    lease_lost |= matches!(e, RepositoryError::LeaseLost(_));
                     report.error = Some(format!("finishing the run: {e}"));
                 }
             }
@@ -447,9 +619,8 @@ impl TrackSyncService {
             report,
             acc,
             timings,
-            stats_before,
             started,
-            report_writer,
+            (!lease_lost).then_some(report_writer),
             progress,
         )
         .await
@@ -468,6 +639,13 @@ impl TrackSyncService {
         on_progress: &(dyn Fn(&Accumulator) + Sync),
     ) -> Option<WriterStop> {
         let (tx, mut rx) = mpsc::channel::<(Fetched, Duration)>(options.batch_size.max(1) * 2);
+        // Every request holds a permit until its batch is stored, so at most
+        // `batch_size + concurrency` dashboards are ever fetched but not yet
+        // stored: the most a crashed worker loses (its successor, resuming
+        // from the checkpoint, fetches those again).
+        let unstored = Arc::new(tokio::sync::Semaphore::new(
+            options.batch_size.max(1) + options.concurrency.max(1),
+        ));
         let in_flight = AtomicU64::new(0);
         let now = self.clock.now();
 
@@ -476,6 +654,7 @@ impl TrackSyncService {
                 .map(|entry| {
                     let plan = plan_fetch(options, snapshot.get(&entry.slug), &entry, now);
                     let in_flight = &in_flight;
+                    let unstored = unstored.clone();
                     async move {
                         let Some(validators) = plan else {
                             return (
@@ -483,6 +662,7 @@ impl TrackSyncService {
                                     entry,
                                     result: FetchResult::Skipped,
                                     extra_tries: 0,
+                                    permit: None,
                                 },
                                 Duration::ZERO,
                             );
@@ -491,12 +671,14 @@ impl TrackSyncService {
                             return (
                                 Fetched {
                                     entry,
-                                    result: FetchResult::Skipped,
+                                    result: FetchResult::Dropped,
                                     extra_tries: 0,
+                                    permit: None,
                                 },
                                 Duration::ZERO,
                             );
                         }
+                        let permit = unstored.acquire_owned().await.ok();
                         let n = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                         self.metrics.set_in_flight(n);
                         let t = Instant::now();
@@ -512,7 +694,7 @@ impl TrackSyncService {
                                 "not_modified"
                             }
                             FetchResult::Failed(e) => e.class.as_str(),
-                            FetchResult::Skipped => "skipped",
+                            FetchResult::Skipped | FetchResult::Dropped => "skipped",
                         };
                         self.metrics.dashboard_fetch(elapsed, outcome);
                         (
@@ -520,6 +702,7 @@ impl TrackSyncService {
                                 entry,
                                 result,
                                 extra_tries,
+                                permit,
                             },
                             elapsed,
                         )
@@ -527,6 +710,14 @@ impl TrackSyncService {
                 })
                 .buffer_unordered(options.concurrency.max(1));
             while let Some(item) = stream.next().await {
+                // Once cancelled, nothing new is requested; the rest of the
+                // catalogue drains through without I/O and is not stored.
+                if matches!(item.0.result, FetchResult::Dropped)
+                    || (ctx.cancel.is_cancelled()
+                        && matches!(item.0.result, FetchResult::Skipped))
+                {
+                    continue;
+                }
                 if tx.send(item).await.is_err() {
                     break; // the writer stopped
                 }
@@ -536,7 +727,9 @@ impl TrackSyncService {
 
         let writer = async {
             let mut batch: Vec<Fetched> = Vec::with_capacity(options.batch_size);
-            while let Some((fetched, latency)) = rx.recv().await {
+            let mut permits = Vec::with_capacity(options.batch_size);
+            while let Some((mut fetched, latency)) = rx.recv().await {
+                permits.extend(fetched.permit.take());
                 acc.service_retries += u64::from(fetched.extra_tries);
                 if !matches!(fetched.result, FetchResult::Skipped) {
                     acc.fetch_latency_total += latency;
@@ -544,9 +737,6 @@ impl TrackSyncService {
                 }
                 batch.push(fetched);
                 if batch.len() >= options.batch_size {
-                    if ctx.cancel.is_cancelled() {
-                        return Some(WriterStop::Cancelled);
-                    }
                     let full =
                         std::mem::replace(&mut batch, Vec::with_capacity(options.batch_size));
                     if let Err(e) = self
@@ -555,12 +745,12 @@ impl TrackSyncService {
                     {
                         return Some(WriterStop::Repository(e));
                     }
+                    permits.clear();
                     on_progress(acc);
                 }
             }
-            if ctx.cancel.is_cancelled() {
-                return Some(WriterStop::Cancelled);
-            }
+            // What was fetched is stored even when cancelled: a cancel
+            // finishes the batch at hand, and the checkpoint keeps it.
             if !batch.is_empty() {
                 if let Err(e) = self
                     .store_batch(options, ctx, batch, snapshot, catalogue_time, acc)
@@ -570,7 +760,7 @@ impl TrackSyncService {
                 }
                 on_progress(acc);
             }
-            None
+            ctx.cancel.is_cancelled().then_some(WriterStop::Cancelled)
         };
 
         let ((), stop) = tokio::join!(fetcher, writer);
@@ -635,11 +825,7 @@ impl TrackSyncService {
 
         let mut upserts = Vec::with_capacity(batch.len());
         let mut changes = Vec::new();
-        let mut pending_new = Vec::new();
-        let mut pending_updated = Vec::new();
-        let mut pending_churn = 0u64;
-        let mut pending_unchanged = 0u64;
-        let mut pending_reactivated = Vec::new();
+        let mut pending = Pending::default();
         let mut geocode_cache: HashMap<String, Option<GeoPoint>> = HashMap::new();
 
         for Fetched {
@@ -652,7 +838,7 @@ impl TrackSyncService {
                 diff::settle_activity_time(&old.catalogue, &mut entry.catalogue);
             }
             let metadata = match result {
-                FetchResult::Skipped => {
+                FetchResult::Skipped | FetchResult::Dropped => {
                     acc.counts.dashboards_skipped += 1;
                     MetadataUpdate::Unknown
                 }
@@ -719,7 +905,7 @@ impl TrackSyncService {
             match old {
                 // Not stored (or deleted since the snapshot): new.
                 None => {
-                    pending_new.push(NewTrackEntry {
+                    pending.new.push(NewTrackEntry {
                         slug: slug.clone(),
                         name: entry.catalogue.name.clone(),
                         city: profile.city.clone(),
@@ -731,7 +917,7 @@ impl TrackSyncService {
                 Some(old) => {
                     let d = diff_track(old, &entry.catalogue, &profile, geo_after.as_ref());
                     if !old.is_active {
-                        pending_reactivated.push(ReactivatedTrackEntry {
+                        pending.reactivated.push(ReactivatedTrackEntry {
                             slug: slug.clone(),
                             name: entry.catalogue.name.clone(),
                             inactive_since: old.deactivated_at,
@@ -744,15 +930,15 @@ impl TrackSyncService {
                             old_value: c.old_value.clone(),
                             new_value: c.new_value.clone(),
                         }));
-                        pending_updated.push(UpdatedTrackEntry {
+                        pending.updated.push(UpdatedTrackEntry {
                             slug: slug.clone(),
                             name: entry.catalogue.name.clone(),
                             changes: d.profile,
                         });
                     } else if !d.churn.is_empty() {
-                        pending_churn += 1;
+                        pending.churn += 1;
                     } else if old.is_active {
-                        pending_unchanged += 1;
+                        pending.unchanged += 1;
                     }
                 }
             }
@@ -764,32 +950,40 @@ impl TrackSyncService {
             });
         }
 
+        pending.tracks = upserts.len() as u64;
+        // A job's checkpoint describes the run as it stands once this batch
+        // is stored, and commits with it.
+        let checkpoint = match &ctx.job {
+            Some(job) => {
+                let mut next = acc.clone();
+                next.absorb(pending.clone());
+                let state = next.carried(acc.started_at, &self.source.stats());
+                let state = serde_json::to_value(&state).map_err(|e| {
+                    RepositoryError::Rejected(format!("encoding the checkpoint: {e}"))
+                })?;
+                Some(BatchCheckpoint {
+                    lease: job.lease,
+                    state,
+                })
+            }
+            None => None,
+        };
         let batch = UpsertBatch {
             run_id: ctx.run_id,
             source: options.source.clone(),
             seen_at: catalogue_time,
             tracks: upserts,
             changes,
-            checkpoint: None,
+            checkpoint,
         };
-        let n = batch.tracks.len() as u64;
         let t = Instant::now();
         let result = self.repository.apply_batch(&batch).await;
         let latency = t.elapsed();
         self.metrics.db_batch(latency, result.is_ok());
         let outcome = result?;
         acc.batch_latencies.push(latency);
-        acc.counts.db_batches += 1;
         acc.counts.db_rows_written += outcome.inserted + outcome.updated;
-        acc.counts.new += pending_new.len() as u64;
-        acc.counts.updated += pending_updated.len() as u64;
-        acc.counts.churn_only += pending_churn;
-        acc.counts.unchanged += pending_unchanged;
-        acc.counts.reactivated += pending_reactivated.len() as u64;
-        keep(&mut acc.new_tracks, pending_new);
-        keep(&mut acc.updated_tracks, pending_updated);
-        keep(&mut acc.reactivated, pending_reactivated);
-        acc.processed += n;
+        acc.absorb(pending);
         Ok(())
     }
 
@@ -849,24 +1043,20 @@ impl TrackSyncService {
     }
 
     /// Close the run: counters, completeness, report, metrics, summary.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one place that closes every path"
-    )]
     async fn finish(
         &self,
         mut report: RunReport,
         mut acc: Accumulator,
         mut timings: Vec<StageTiming>,
-        stats_before: crate::ports::source::SourceStats,
         started: Instant,
-        report_writer: &dyn ReportWriter,
+        report_writer: Option<&dyn ReportWriter>,
         progress: &dyn ProgressSink,
     ) -> SyncSummary {
-        let stats = self.source.stats().since(&stats_before);
-        acc.counts.retries = stats.retries + acc.service_retries;
-        acc.counts.responses_429 = stats.responses_429;
-        acc.counts.retry_after_wait_seconds = stats.retry_after_wait.as_secs_f64();
+        let stats = self.source.stats().since(&acc.stats_before);
+        acc.counts.retries = acc.carried_retries + stats.retries + acc.service_retries;
+        acc.counts.responses_429 = acc.carried_429 + stats.responses_429;
+        acc.counts.retry_after_wait_seconds =
+            acc.carried_wait_seconds + stats.retry_after_wait.as_secs_f64();
         if acc.fetch_requests > 0 {
             let mean = acc.fetch_latency_total.as_secs_f64() / acc.fetch_requests as f64;
             report.politeness_bound_seconds =
@@ -897,7 +1087,12 @@ impl TrackSyncService {
             started,
             None,
         ));
-        let location = report_writer.write(&report).await;
+        let location = match report_writer {
+            Some(w) => w.write(&report).await,
+            None => Err(crate::ports::report::ReportError::Io(
+                "not written: the job's lease passed to another worker".to_owned(),
+            )),
+        };
         let report_time = t.elapsed();
         if let Some(last) = report.stage_timings.last_mut() {
             last.seconds = report_time.as_secs_f64();
@@ -929,7 +1124,9 @@ impl TrackSyncService {
             seconds = report.duration().as_secs_f64(),
             "sync finished"
         );
-        SyncSummary::from_report(&report, path, file)
+        let mut summary = SyncSummary::from_report(&report, path, file);
+        summary.lease_lost = report_writer.is_none();
+        summary
     }
 }
 

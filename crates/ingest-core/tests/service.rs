@@ -44,6 +44,8 @@ struct FakeSource {
     tracks: Mutex<BTreeMap<String, FakeTrack>>,
     requests: Mutex<Vec<(String, Option<HttpValidators>)>>,
     catalogue_error: Mutex<Option<SourceError>>,
+    /// Cancel this flag once this many dashboards were requested.
+    cancel_after: Mutex<Option<(usize, CancelFlag)>>,
 }
 
 impl FakeSource {
@@ -118,10 +120,16 @@ impl TrackSource for FakeSource {
         slug: &str,
         validators: Option<HttpValidators>,
     ) -> Result<DashboardOutcome, SourceError> {
-        self.requests
-            .lock()
-            .expect("lock")
-            .push((slug.to_owned(), validators.clone()));
+        let n = {
+            let mut r = self.requests.lock().expect("lock");
+            r.push((slug.to_owned(), validators.clone()));
+            r.len()
+        };
+        if let Some((after, flag)) = &*self.cancel_after.lock().expect("lock")
+            && n >= *after
+        {
+            flag.cancel();
+        }
         let mut tracks = self.tracks.lock().expect("lock");
         let t = tracks.get_mut(slug).ok_or(SourceError {
             class: SourceErrorClass::Gone,
@@ -178,6 +186,8 @@ struct MemRepo {
     batches: Mutex<Vec<UpsertBatch>>,
     finishes: Mutex<Vec<FinishRun>>,
     fail_batches: Mutex<bool>,
+    /// Refuse fenced writes as a superseded lease would be.
+    lease_lost: Mutex<bool>,
 }
 
 #[async_trait]
@@ -215,6 +225,11 @@ impl TrackRepository for MemRepo {
     async fn apply_batch(&self, batch: &UpsertBatch) -> Result<BatchOutcome, RepositoryError> {
         if *self.fail_batches.lock().expect("lock") {
             return Err(RepositoryError::Unavailable("database down".into()));
+        }
+        if let Some(cp) = &batch.checkpoint
+            && *self.lease_lost.lock().expect("lock")
+        {
+            return Err(RepositoryError::LeaseLost(cp.lease.job_id));
         }
         self.batches.lock().expect("lock").push(batch.clone());
         let mut rows = self.rows.lock().expect("lock");
@@ -727,4 +742,105 @@ async fn cancellation_stops_before_the_next_batch() {
     assert_eq!(summary.status, RunStatus::Cancelled);
     assert_eq!(h.source.dashboard_requests(), 0);
     assert!(h.repo.finishes.lock().expect("lock").is_empty());
+}
+
+/// The checkpoint a job store would hold after these batches.
+fn checkpoint_of(batches: &[UpsertBatch]) -> Checkpoint {
+    Checkpoint {
+        done_slugs: batches
+            .iter()
+            .flat_map(|b| b.tracks.iter().map(|t| t.slug.clone()))
+            .collect(),
+        state: batches
+            .last()
+            .and_then(|b| b.checkpoint.as_ref())
+            .map(|c| c.state.clone()),
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_job_resumes_from_its_checkpoint_and_reports_every_attempt() {
+    let h = harness(20);
+    let opts = options(MetadataMode::All);
+    let job_id = uuid::Uuid::now_v7();
+    let first = RunContext {
+        run_id: job_id,
+        attempt: 1,
+        job: Some(JobBinding {
+            lease: Lease { job_id, token: 1 },
+            checkpoint: Checkpoint::default(),
+        }),
+        ..RunContext::default()
+    };
+    *h.source.cancel_after.lock().expect("lock") = Some((7, first.cancel.clone()));
+    let last = Arc::new(Mutex::new(None));
+    let w = writer(last.clone());
+    let summary = h.service.run_sync_with(&opts, &first, &w, &NoProgress).await;
+    assert_eq!(summary.status, RunStatus::Cancelled);
+    let after_first = h.source.dashboard_requests();
+    // What was fetched before the cancel is stored, not thrown away.
+    let batches = h.repo.batches.lock().expect("lock").clone();
+    let stored: usize = batches.iter().map(|b| b.tracks.len()).sum();
+    assert!((7..20).contains(&stored), "stored {stored} of 20");
+    assert_eq!(stored, after_first, "every fetched dashboard was stored");
+    assert!(batches.iter().all(|b| b.checkpoint.as_ref().is_some_and(|c| c.lease.token == 1)));
+    assert!(h.repo.finishes.lock().expect("lock").is_empty(), "no deactivation on cancel");
+
+    *h.source.cancel_after.lock().expect("lock") = None;
+    let checkpoint = checkpoint_of(&batches);
+    let second = RunContext {
+        run_id: job_id,
+        attempt: 2,
+        job: Some(JobBinding {
+            lease: Lease { job_id, token: 2 },
+            checkpoint: checkpoint.clone(),
+        }),
+        ..RunContext::default()
+    };
+    let summary = h.service.run_sync_with(&opts, &second, &w, &NoProgress).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    // Only what was left is fetched again.
+    assert_eq!(h.source.dashboard_requests(), 20);
+    let later = h.repo.batches.lock().expect("lock")[batches.len()..].to_vec();
+    for b in &later {
+        assert_eq!(b.checkpoint.as_ref().map(|c| c.lease.token), Some(2));
+        for t in &b.tracks {
+            assert!(!checkpoint.done_slugs.contains(&t.slug), "{} stored twice", t.slug);
+        }
+    }
+    // One report over both attempts.
+    let report = last.lock().expect("lock").take().expect("report");
+    assert_eq!(report.run_id, job_id);
+    assert_eq!(report.attempt, 2);
+    assert_eq!(report.counts.new, 20);
+    assert_eq!(report.new_tracks.len(), 20);
+    assert_eq!(report.counts.dashboards_fetched, 20);
+    assert_eq!(summary.tracks_added, 20);
+    assert_eq!(h.repo.rows.lock().expect("lock").len(), 20);
+}
+
+#[tokio::test]
+async fn a_lost_lease_stops_the_run_and_writes_no_report() {
+    let h = harness(6);
+    *h.repo.lease_lost.lock().expect("lock") = true;
+    let job_id = uuid::Uuid::now_v7();
+    let ctx = RunContext {
+        run_id: job_id,
+        job: Some(JobBinding {
+            lease: Lease { job_id, token: 1 },
+            checkpoint: Checkpoint::default(),
+        }),
+        ..RunContext::default()
+    };
+    let mut w = MockReportWriter::new();
+    w.expect_previous_completeness().returning(|_| Ok(None));
+    w.expect_write().times(0);
+    let summary = h
+        .service
+        .run_sync_with(&options(MetadataMode::All), &ctx, &w, &NoProgress)
+        .await;
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert!(summary.error.as_deref().is_some_and(|e| e.contains("lease")));
+    assert!(h.repo.finishes.lock().expect("lock").is_empty());
+    assert!(h.repo.rows.lock().expect("lock").is_empty());
 }

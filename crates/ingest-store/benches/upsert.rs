@@ -645,6 +645,7 @@ async fn run_repository(
                     seen_at: step.seen_at,
                     tracks: chunk.to_vec(),
                     changes: Vec::new(),
+                    checkpoint: None,
                 })
                 .await
                 .expect("apply_batch");

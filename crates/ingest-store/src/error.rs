@@ -5,8 +5,11 @@
 //!
 //! Every message starts with the operation that failed, so a log line says
 //! which statement of a batch was refused.
+//!
+//! The job queue's errors ([`JobError`]) have two of these classes:
+//! `Unavailable` (the same as above) and `Store` (everything else).
 
-use ingest_core::RepositoryError;
+use ingest_core::{JobError, RepositoryError};
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::postgres::PgDatabaseError;
 use sqlx::sqlite::SqliteError;
@@ -35,6 +38,35 @@ pub(crate) fn map(dialect: Dialect, context: &str, err: sqlx::Error) -> Reposito
 /// A closure for `map_err` that maps with this dialect and context.
 pub(crate) fn ctx(dialect: Dialect, context: &str) -> impl FnOnce(sqlx::Error) -> RepositoryError {
     move |err| map(dialect, context, err)
+}
+
+/// Map a driver error met by the job queue while doing `context`:
+/// `Unavailable` when the database could not be reached or was busy (retry
+/// later), `Store` otherwise.
+pub(crate) fn map_job(dialect: Dialect, context: &str, err: sqlx::Error) -> JobError {
+    match map(dialect, context, err) {
+        RepositoryError::Unavailable(message) => JobError::Unavailable(message),
+        other => JobError::Store(other.to_string()),
+    }
+}
+
+/// A closure for `map_err` that maps a job-queue error with this dialect
+/// and context.
+pub(crate) fn job_ctx(dialect: Dialect, context: &str) -> impl FnOnce(sqlx::Error) -> JobError {
+    move |err| map_job(dialect, context, err)
+}
+
+/// A repository error met by the job queue (reading a row back).
+pub(crate) fn job_from_repo(err: RepositoryError) -> JobError {
+    match err {
+        RepositoryError::Unavailable(message) => JobError::Unavailable(message),
+        other => JobError::Store(other.to_string()),
+    }
+}
+
+/// Whether the driver error is a unique-key violation (on any index).
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 /// Map a migration failure: `Unavailable` when the database could not be
@@ -222,5 +254,18 @@ mod tests {
         );
         assert!(matches!(rejected, RepositoryError::Rejected(_)));
         assert!(!rejected.is_transient());
+    }
+
+    #[test]
+    fn job_queue_errors_are_unavailable_or_store() {
+        assert!(matches!(
+            map_job(Dialect::Postgres, "claim", sqlx::Error::PoolClosed),
+            JobError::Unavailable(ref m) if m.starts_with("claim: ")
+        ));
+        assert!(matches!(
+            map_job(Dialect::Sqlite, "claim", sqlx::Error::InvalidArgument("x".into())),
+            JobError::Store(ref m) if m.contains("claim: x")
+        ));
+        assert!(!is_unique_violation(&sqlx::Error::PoolClosed));
     }
 }

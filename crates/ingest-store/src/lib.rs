@@ -3,6 +3,7 @@
 mod columns;
 mod config;
 mod error;
+mod jobs;
 mod postgres;
 mod prepare;
 mod reports;
@@ -11,9 +12,11 @@ mod sqlite;
 
 use std::sync::Arc;
 
-use ingest_core::{ReportArchive, RepositoryError, TrackRepository};
+use ingest_core::{JobQueue, ReportArchive, RepositoryError, TrackRepository};
 
 pub use config::{Backend, StoreConfig};
+pub use jobs::postgres::PgJobQueue;
+pub use jobs::sqlite::SqliteJobQueue;
 pub use postgres::PgTrackRepository;
 pub use sqlite::SqliteTrackRepository;
 
@@ -46,12 +49,13 @@ pub async fn connect_with(
     }
 }
 
-/// Both ports a database serves: the tracks and the run-report archive,
-/// sharing one pool.
+/// The ports a database serves: the tracks, the run-report archive and the
+/// sync-job queue, sharing one pool.
 #[derive(Clone)]
 pub struct Store {
     pub tracks: Arc<dyn TrackRepository>,
     pub reports: Arc<dyn ReportArchive>,
+    pub jobs: Arc<dyn JobQueue>,
 }
 
 impl std::fmt::Debug for Store {
@@ -60,26 +64,30 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// [`connect`], returning the report archive as well.
+/// [`connect`], returning the report archive and the job queue as well.
 pub async fn open(url: &str) -> Result<Store, RepositoryError> {
     let config = StoreConfig::default();
     match Backend::from_url(url)? {
         Backend::Postgres => {
             let repo = PgTrackRepository::connect(url, &config).await?;
             repo.migrate().await?;
+            let jobs = Arc::new(PgJobQueue::new(&repo));
             let repo = Arc::new(repo);
             Ok(Store {
                 tracks: repo.clone(),
                 reports: repo,
+                jobs,
             })
         }
         Backend::Sqlite => {
             let repo = SqliteTrackRepository::connect(url, &config).await?;
             repo.migrate().await?;
+            let jobs = Arc::new(SqliteJobQueue::new(&repo));
             let repo = Arc::new(repo);
             Ok(Store {
                 tracks: repo.clone(),
                 reports: repo,
+                jobs,
             })
         }
     }

@@ -1,6 +1,9 @@
 //! The repository on PostgreSQL: set-based statements over typed arrays
 //! (one `$n::type[]` parameter per column, unnested server-side), so a batch
-//! of any size is a fixed handful of round trips in one transaction.
+//! of any size is a fixed handful of round trips in one transaction. A job's
+//! batch (or `finish_run`) starts that transaction with the lease fence of
+//! `jobs::postgres`, and a batch ends it by adding its slugs to the job's
+//! checkpoint.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -22,6 +25,7 @@ use crate::columns::{
 };
 use crate::config::StoreConfig;
 use crate::error::{Dialect, ctx, map_migrate};
+use crate::jobs;
 use crate::prepare::{
     ChangeRow, InputRow, changes_with_reactivations, deactivation_change, micros, prepare,
 };
@@ -458,6 +462,17 @@ impl TrackRepository for PgTrackRepository {
             .begin()
             .await
             .map_err(ctx(PG, "apply_batch: begin"))?;
+        // First: a superseded lease writes nothing (and holds the job row
+        // until commit, so no claim can take it over half-way).
+        if let Some(checkpoint) = &batch.checkpoint {
+            jobs::postgres::fence(
+                &mut tx,
+                &checkpoint.lease,
+                Some(&checkpoint.state),
+                "apply_batch: checkpoint",
+            )
+            .await?;
+        }
         let mut outcome =
             upsert_tracks(&mut tx, &batch.source, prepared.seen_at, &prepared.rows).await?;
         let changes = changes_with_reactivations(&batch.changes, &outcome.reactivated);
@@ -469,6 +484,10 @@ impl TrackRepository for PgTrackRepository {
             &changes,
         )
         .await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            let done: Vec<&str> = prepared.rows.iter().map(|r| r.slug).collect();
+            jobs::postgres::record_done(&mut tx, checkpoint.lease.job_id, &done).await?;
+        }
         tx.commit().await.map_err(ctx(PG, "apply_batch: commit"))?;
         Ok(outcome)
     }
@@ -481,6 +500,9 @@ impl TrackRepository for PgTrackRepository {
             .begin()
             .await
             .map_err(ctx(PG, "finish_run: begin"))?;
+        if let Some(lease) = &finish.lease {
+            jobs::postgres::fence(&mut tx, lease, None, "finish_run: lease").await?;
+        }
 
         let mut deactivated = Vec::new();
         if let Some(keep) = &finish.deactivate_all_but {

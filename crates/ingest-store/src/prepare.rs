@@ -229,6 +229,7 @@ mod tests {
                 .expect("valid"),
             tracks,
             changes: vec![],
+            checkpoint: None,
         }
     }
 

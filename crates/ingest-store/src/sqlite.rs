@@ -1,7 +1,10 @@
 //! The repository on embedded SQLite: the same set-based statements as on
 //! Postgres, with the batch passed as one JSON array (of arrays) and unpacked
 //! by `json_each`. One writer connection (writes queue in the pool and each runs
-//! `BEGIN IMMEDIATE`), a few reader connections beside it (WAL).
+//! `BEGIN IMMEDIATE`), a few reader connections beside it (WAL). A job's
+//! batch (or `finish_run`) starts its transaction with the lease fence of
+//! `jobs::sqlite`, and a batch ends it by adding its slugs to the job's
+//! checkpoint.
 //!
 //! Timestamps are TEXT in the fixed-width form `YYYY-MM-DDTHH:MM:SS.ffffffZ`
 //! (UTC, microseconds), so text order is time order; the schema refuses any
@@ -31,6 +34,7 @@ use crate::columns::{
 };
 use crate::config::StoreConfig;
 use crate::error::{Dialect, ctx, map_migrate};
+use crate::jobs;
 use crate::prepare::{
     ChangeRow, InputRow, changes_with_reactivations, deactivation_change, micros, prepare,
 };
@@ -577,6 +581,16 @@ impl TrackRepository for SqliteTrackRepository {
     async fn apply_batch(&self, batch: &UpsertBatch) -> Result<BatchOutcome, RepositoryError> {
         let prepared = prepare(batch)?;
         let mut tx = self.begin_write("apply_batch: begin").await?;
+        // First: a superseded lease writes nothing.
+        if let Some(checkpoint) = &batch.checkpoint {
+            jobs::sqlite::fence(
+                &mut tx,
+                &checkpoint.lease,
+                Some(&checkpoint.state),
+                "apply_batch: checkpoint",
+            )
+            .await?;
+        }
         let mut outcome =
             upsert_tracks(&mut tx, &batch.source, prepared.seen_at, &prepared.rows).await?;
         let changes = changes_with_reactivations(&batch.changes, &outcome.reactivated);
@@ -588,6 +602,10 @@ impl TrackRepository for SqliteTrackRepository {
             &changes,
         )
         .await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            let done: Vec<&str> = prepared.rows.iter().map(|r| r.slug).collect();
+            jobs::sqlite::record_done(&mut tx, checkpoint.lease.job_id, &done).await?;
+        }
         tx.commit().await.map_err(ctx(SQ, "apply_batch: commit"))?;
         Ok(outcome)
     }
@@ -596,6 +614,9 @@ impl TrackRepository for SqliteTrackRepository {
         let finished_at = micros(finish.finished_at);
         let source = finish.source.as_str();
         let mut tx = self.begin_write("finish_run: begin").await?;
+        if let Some(lease) = &finish.lease {
+            jobs::sqlite::fence(&mut tx, lease, None, "finish_run: lease").await?;
+        }
 
         let mut deactivated = Vec::new();
         if let Some(keep) = &finish.deactivate_all_but {
@@ -741,6 +762,7 @@ mod tests {
             seen_at: Utc::now(),
             tracks: vec![upsert],
             changes: vec![],
+            checkpoint: None,
         };
         let prepared = prepare(&batch).expect("valid");
         let value = serde_json::to_value(JsonRow::from(&prepared.rows[0])).expect("json");

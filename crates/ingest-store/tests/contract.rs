@@ -1,7 +1,7 @@
-//! The `TrackRepository` contract, written once (`cases`) and run on both
-//! backends, each test on its own fresh database (`harness`): a uniquely
-//! named Postgres database (dropped afterwards, even when the test fails) and
-//! a SQLite file in a temporary directory.
+//! The `TrackRepository` and `JobQueue` contracts, written once (`cases`,
+//! `jobs`) and run on both backends, each test on its own fresh database
+//! (`harness`): a uniquely named Postgres database (dropped afterwards, even
+//! when the test fails) and a SQLite file in a temporary directory.
 //!
 //! Postgres is found at `MRE_TEST_DATABASE_URL` (an admin URL, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); when it is unreachable the
@@ -15,33 +15,36 @@ mod cases;
 mod fixtures;
 #[path = "contract/harness.rs"]
 mod harness;
+#[path = "contract/jobs.rs"]
+mod jobs;
 
-/// Instantiate every listed case for both backends:
+/// Instantiate every listed case (`module: [case, …]`) for both backends:
 /// `postgres::<case>` and `sqlite::<case>`.
 macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
+    ($($module:ident: [$($case:ident),* $(,)?]),* $(,)?) => {
         mod postgres {
-            $(
+            $($(
                 #[tokio::test]
                 async fn $case() {
-                    crate::harness::with_postgres(|h| async move { crate::cases::$case(&h).await })
+                    crate::harness::with_postgres(|h| async move { crate::$module::$case(&h).await })
                         .await;
                 }
-            )*
+            )*)*
         }
         mod sqlite {
-            $(
+            $($(
                 #[tokio::test]
                 async fn $case() {
-                    crate::harness::with_sqlite(|h| async move { crate::cases::$case(&h).await })
+                    crate::harness::with_sqlite(|h| async move { crate::$module::$case(&h).await })
                         .await;
                 }
-            )*
+            )*)*
         }
     };
 }
 
 contract!(
+    cases: [
     fresh_insert_round_trips_every_field,
     reapply_unchanged_rewrites_nothing_and_marks_seen,
     one_changed_field_updates_one_row,
@@ -63,4 +66,21 @@ contract!(
     sources_are_separate,
     empty_batch_does_nothing,
     batch_of_1090_rows_in_one_call,
+    ],
+    jobs: [
+    jobs_enqueue_get_and_list,
+    jobs_one_active_job_per_source,
+    jobs_claim_takes_the_oldest_due_job,
+    jobs_concurrent_claimers_take_a_job_once,
+    jobs_expired_lease_is_taken_over_and_the_old_token_fenced,
+    jobs_heartbeat_extends_the_lease_and_reports_cancellation,
+    jobs_retry_waits_for_run_after,
+    jobs_spent_retry_budget_fails_the_job,
+    jobs_released_attempt_is_not_counted,
+    jobs_cancel_queued_running_and_final,
+    jobs_resume_requeues_stopped_jobs_with_their_checkpoint,
+    jobs_checkpoint_accumulates_with_stored_batches_only,
+    jobs_progress_and_outcome_round_trip,
+    jobs_enqueue_wakes_an_idle_worker,
+    ],
 );

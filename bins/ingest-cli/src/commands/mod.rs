@@ -7,6 +7,7 @@ use std::process::ExitCode;
 pub(crate) mod db;
 pub(crate) mod demo;
 pub(crate) mod liverc;
+pub(crate) mod remote;
 pub(crate) mod reports;
 pub(crate) mod sync;
 pub(crate) mod tracks;

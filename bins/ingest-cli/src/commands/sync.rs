@@ -65,7 +65,7 @@ pub(crate) async fn run_with_progress(app: &SyncApp, options: &SyncOptions) -> S
         Box::new(LogProgress::new(Duration::from_secs(5)))
     };
     app.service
-        .run_sync(options, &app.report_writer, progress.as_ref())
+        .run_sync(options, app.report_writer.as_ref(), progress.as_ref())
         .await
 }
 

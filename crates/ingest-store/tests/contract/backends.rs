@@ -1,11 +1,17 @@
 //! What is specific to one backend or to the factory: URL schemes, file
-//! creation, WAL, in-memory SQLite, migrating twice, an unreachable server.
+//! creation, WAL, in-memory SQLite, migrating twice, an unreachable server,
+//! how idle job workers are woken (one SQLite file opened twice in a
+//! process; a Postgres listener whose connection is killed).
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ingest_core::{RepositoryError, TrackRepository};
-use ingest_store::{PgTrackRepository, SqliteTrackRepository, StoreConfig};
+use ingest_core::{JobQueue, JobRequest, NewJob, RepositoryError, TrackRepository, Trigger};
+use ingest_store::{
+    PgJobQueue, PgTrackRepository, SqliteJobQueue, SqliteTrackRepository, StoreConfig,
+};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::fixtures::*;
@@ -160,10 +166,129 @@ async fn unsupported_scheme_is_refused_without_echoing_the_url() {
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
 
-/// A repository must be usable as the core's `Arc<dyn TrackRepository>`.
+/// A repository must be usable as the core's `Arc<dyn TrackRepository>`,
+/// a queue as its `Arc<dyn JobQueue>`.
 #[test]
-fn repositories_are_ports() {
+fn repositories_and_queues_are_ports() {
     fn port<T: TrackRepository + Clone + 'static>() {}
     port::<PgTrackRepository>();
     port::<SqliteTrackRepository>();
+    fn queue<T: JobQueue + 'static>() {}
+    queue::<PgJobQueue>();
+    queue::<SqliteJobQueue>();
+}
+
+fn job(source: &str) -> NewJob {
+    NewJob {
+        source: source.into(),
+        trigger: Trigger::Cli,
+        request: JobRequest::default(),
+        max_attempts: 1,
+    }
+}
+
+/// Spawn a worker waiting (up to 30 s) for work; returns when it woke.
+fn idle_worker(jobs: Arc<dyn JobQueue>) -> tokio::task::JoinHandle<Instant> {
+    tokio::spawn(async move {
+        jobs.wait_for_work(Duration::from_secs(30)).await;
+        Instant::now()
+    })
+}
+
+/// The worker is still waiting after a moment; the enqueue wakes it quickly.
+async fn assert_enqueue_wakes(
+    waiter: tokio::task::JoinHandle<Instant>,
+    queue: &dyn JobQueue,
+    source: &str,
+) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "the worker waits");
+    let enqueued = Instant::now();
+    queue.enqueue(&job(source)).await.expect("enqueue");
+    let woke = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the enqueue wakes the worker")
+        .expect("waiter");
+    let latency = woke.saturating_duration_since(enqueued);
+    assert!(
+        latency < Duration::from_millis(500),
+        "woke after {latency:?}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_store_serves_the_job_queue() {
+    let store = ingest_store::open("sqlite::memory:").await.expect("open");
+    let queued = store.jobs.enqueue(&job("liverc")).await.expect("enqueue");
+    let claimed = store
+        .jobs
+        .claim("w1", Duration::from_secs(60))
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(claimed.job.id, queued.id);
+    assert_eq!(store.jobs.list(10).await.expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_stores_of_one_file_wake_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    let api = ingest_store::open(&url).await.expect("open for the API");
+    let worker = ingest_store::open(&url).await.expect("open for the worker");
+    let waiter = idle_worker(worker.jobs.clone());
+    assert_enqueue_wakes(waiter, api.jobs.as_ref(), "liverc").await;
+
+    // Another file is another database: its enqueues wake nobody here.
+    let other_url = format!("sqlite://{}", dir.path().join("other.db").display());
+    let other = ingest_store::open(&other_url).await.expect("open other");
+    // (The first enqueue left this process's wake-up a permit; use it up.)
+    worker.jobs.wait_for_work(Duration::from_millis(50)).await;
+    let waiter = idle_worker(worker.jobs.clone());
+    other.jobs.enqueue(&job("liverc")).await.expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "not woken by another database");
+    waiter.abort();
+}
+
+#[tokio::test]
+async fn postgres_listener_recovers_after_losing_its_connection() {
+    let db = PgTestDb::create().await;
+    let url = db.url.clone();
+    let outcome = tokio::spawn(async move {
+        let store = ingest_store::open(&url).await.expect("open");
+        let side = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("side connection");
+        // The first wait starts the listener (and returns at once: it cannot
+        // know what was queued before it listened).
+        store.jobs.wait_for_work(Duration::from_secs(5)).await;
+        let waiter = idle_worker(store.jobs.clone());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        // Kill the listener's connection. The listener comes back either
+        // way: sqlx reconnects it, or the wait that meets the error drops it
+        // (sleeping out its timeout) and the next wait listens anew.
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'ingest-store-listener'",
+        )
+        .fetch_all(&side)
+        .await
+        .expect("terminate the listener");
+        assert_eq!(killed, [true], "one listener connection");
+        waiter.abort();
+        store.jobs.wait_for_work(Duration::from_millis(300)).await;
+        store.jobs.wait_for_work(Duration::from_secs(2)).await;
+
+        let waiter = idle_worker(store.jobs.clone());
+        assert_enqueue_wakes(waiter, store.jobs.as_ref(), "liverc").await;
+    })
+    .await;
+    db.drop_db().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

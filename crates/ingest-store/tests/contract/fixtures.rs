@@ -146,6 +146,7 @@ pub(crate) fn batch(run_id: Uuid, seen_at: DateTime<Utc>, tracks: Vec<TrackUpser
         seen_at,
         tracks,
         changes: Vec::new(),
+        checkpoint: None,
     }
 }
 
@@ -164,6 +165,7 @@ pub(crate) fn finish(run_id: Uuid, at: DateTime<Utc>, keep: Option<&[&str]>) -> 
         source: SOURCE.into(),
         finished_at: at,
         deactivate_all_but: keep.map(|k| k.iter().map(|s| (*s).to_owned()).collect()),
+        lease: None,
     }
 }
 

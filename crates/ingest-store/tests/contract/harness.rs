@@ -1,7 +1,7 @@
-//! A fresh database per test, the repository under test (built by the
-//! crate's `connect` factory, so the factory and migrations run every time)
-//! and a side connection to read what the port does not expose
-//! (`track_changes`).
+//! A fresh database per test, the ports under test (the repository and the
+//! job queue, built by the crate's `open` factory, so the factory and the
+//! migrations run every time) and a side connection to read what the ports
+//! do not expose (`track_changes`).
 
 use std::future::Future;
 use std::str::FromStr;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ingest_core::TrackRepository;
+use ingest_core::{JobQueue, TrackRepository};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Executor, Row};
@@ -42,9 +42,12 @@ enum Raw {
     Sqlite(SqlitePool),
 }
 
-/// What a case gets: the repository and a side channel into its tables.
+/// What a case gets: the repository, the job queue, the database's URL (to
+/// open more stores on it) and a side channel into its tables.
 pub(crate) struct Harness {
     pub(crate) repo: Arc<dyn TrackRepository>,
+    pub(crate) jobs: Arc<dyn JobQueue>,
+    pub(crate) url: String,
     raw: Raw,
 }
 
@@ -215,9 +218,9 @@ where
 {
     let db = PgTestDb::create().await;
     let outcome = async {
-        let repo = ingest_store::connect(&db.url)
+        let store = ingest_store::open(&db.url)
             .await
-            .unwrap_or_else(|e| panic!("connect + migrate {}: {e}", db.name));
+            .unwrap_or_else(|e| panic!("open + migrate {}: {e}", db.name));
         let raw = PgPoolOptions::new()
             .max_connections(1)
             .connect(&db.url)
@@ -225,7 +228,9 @@ where
             .expect("side connection");
         run_case(
             Harness {
-                repo,
+                repo: store.tracks,
+                jobs: store.jobs,
+                url: db.url.clone(),
                 raw: Raw::Postgres(raw),
             },
             case,
@@ -247,9 +252,9 @@ where
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("data").join("tracks.db");
     let url = format!("sqlite://{}", path.display());
-    let repo = ingest_store::connect(&url)
+    let store = ingest_store::open(&url)
         .await
-        .unwrap_or_else(|e| panic!("connect + migrate {url}: {e}"));
+        .unwrap_or_else(|e| panic!("open + migrate {url}: {e}"));
     let raw = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(SqliteConnectOptions::from_str(&url).expect("sqlite URL"))
@@ -257,7 +262,9 @@ where
         .expect("side connection");
     let outcome = run_case(
         Harness {
-            repo,
+            repo: store.tracks,
+            jobs: store.jobs,
+            url: url.clone(),
             raw: Raw::Sqlite(raw),
         },
         case,

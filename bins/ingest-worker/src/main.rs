@@ -1,0 +1,126 @@
+//! `ingest-worker`: claims queued sync jobs from the database and runs them.
+//!
+//! A composition root: parse the configuration (flags with `MRE_*`
+//! environment fallbacks, `.env` in development), wire the adapters, bind the
+//! metrics address, print `listening on http://HOST:PORT` as the first line
+//! on stdout, then run the worker until `SIGTERM`/`SIGINT`. On a signal it
+//! stops claiming, lets the job in hand store its current batch, releases
+//! that job to the queue with its checkpoint, and exits 0.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ingest_app::config::{
+    AlertSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+    WorkerSettings,
+};
+use ingest_app::runtime::{init_tracing, metrics_router, shutdown_signal, until_true};
+use ingest_app::wiring::{build_alert_hook, build_sync_app};
+use ingest_app::worker::Worker;
+use ingest_core::Trigger;
+
+/// Runs queued LiveRC sync jobs; many workers may share one Postgres.
+#[derive(Debug, Parser)]
+#[command(name = "ingest-worker", version, about, long_about = None)]
+struct Args {
+    /// Address of the worker's `/metrics` and `/healthz` (port 0: any free port).
+    #[arg(
+        long = "metrics-addr",
+        env = "MRE_WORKER_METRICS_ADDR",
+        default_value = "0.0.0.0:9090"
+    )]
+    metrics_addr: SocketAddr,
+    /// Log JSON lines instead of text.
+    #[arg(long = "log-json", env = "MRE_LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
+    log_json: bool,
+    /// Public base URL of the API, for report links in alerts.
+    #[arg(long = "public-url", env = "MRE_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[command(flatten)]
+    worker: WorkerSettings,
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(flatten)]
+    liverc: LiveRcSettings,
+    #[command(flatten)]
+    sync: SyncSettings,
+    #[command(flatten)]
+    reports: ReportSettings,
+    #[command(flatten)]
+    geocode: GeocodeSettings,
+    #[command(flatten)]
+    alerts: AlertSettings,
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let args = Args::parse();
+    init_tracing(args.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ingest-worker: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ingest-worker: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let app = build_sync_app(
+        &args.database,
+        &args.liverc,
+        &args.sync,
+        &args.reports,
+        &args.geocode,
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr).await?;
+    let addr = listener.local_addr()?;
+    announce(addr)?;
+
+    let shutdown = shutdown_signal();
+    let server = axum::serve(listener, metrics_router(app.metrics.clone()))
+        .with_graceful_shutdown(until_true(shutdown.clone()));
+    let worker = Worker::new(
+        app.jobs.clone(),
+        app.service.clone(),
+        app.report_writer.clone(),
+        args.sync.options(Trigger::Api),
+        args.worker.worker_config(),
+        build_alert_hook(&args.alerts, args.public_url.clone())?,
+    );
+    let (server, ()) = tokio::join!(server, worker.run(shutdown));
+    server?;
+    Ok(())
+}
+
+/// The first line on stdout: where the metrics are served.
+#[expect(clippy::print_stdout, reason = "the documented first line of output")]
+fn announce(addr: SocketAddr) -> std::io::Result<()> {
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,517 @@
+//! The job worker: claims queued sync jobs and runs them through the same
+//! `TrackSyncService` as the CLI.
+//!
+//! One job at a time per worker; many workers may share one Postgres. While a
+//! job runs, a companion task renews the lease (and learns of cancellation)
+//! and writes progress to the job row at most once per `progress_interval`.
+//! Every batch the service stores carries the job's checkpoint under the
+//! lease, so a worker that dies loses at most the batch in hand; another
+//! worker claims the job once the lease expires and fetches only what is
+//! left. A worker whose lease was superseded writes nothing more: the
+//! repository, the queue and the report writer all refuse it.
+//!
+//! Shutdown (`SIGTERM`): stop claiming, let the running job store the batch
+//! in hand, then release the job back to the queue with its checkpoint.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ingest_core::{
+    CancelFlag, ClaimedJob, Job, JobBinding, JobError, JobOutcome, JobProgress, JobQueue,
+    JobStatus, Lease, Notifier, Progress, ProgressSink, ReportError, ReportLocation, ReportWriter,
+    RunContext, RunReport, RunStatus, SyncOptions, SyncSummary, TrackSyncService,
+};
+use tokio::sync::watch;
+use tracing::{Instrument as _, error, info, info_span, warn};
+
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub worker_id: String,
+    /// Lease taken on a claimed job.
+    pub lease: Duration,
+    /// How often the lease is renewed (a third of the lease by default).
+    pub heartbeat: Duration,
+    /// Poll interval when no notification arrives.
+    pub poll_interval: Duration,
+    /// Progress is written to the job row at most this often.
+    pub progress_interval: Duration,
+    /// First retry delay after a transient failure; doubles per attempt.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl WorkerConfig {
+    /// The delay before retry number `attempt` (1-based): capped doubling.
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
+        self.retry_base.saturating_mul(factor).min(self.retry_max)
+    }
+}
+
+/// Alerts raised when a job reaches a final state.
+#[derive(Clone)]
+pub struct AlertHook {
+    pub notifier: Arc<dyn Notifier>,
+    pub sla: Option<Duration>,
+    /// Base URL of the API, for report links in alerts.
+    pub public_url: Option<String>,
+}
+
+impl std::fmt::Debug for AlertHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertHook")
+            .field("sla", &self.sla)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A worker: the queue, the service, and how to turn a job's request into
+/// run options.
+pub struct Worker {
+    jobs: Arc<dyn JobQueue>,
+    service: Arc<TrackSyncService>,
+    report_writer: Arc<dyn ReportWriter>,
+    /// Options from configuration; a job's request overrides mode,
+    /// concurrency and force.
+    base_options: SyncOptions,
+    config: WorkerConfig,
+    alerts: Option<AlertHook>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What running one claimed job came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobRunResult {
+    /// The outcome was recorded on the job.
+    Recorded {
+        outcome: Box<JobOutcome>,
+        job: Box<Job>,
+    },
+    /// The lease passed to another worker; nothing was recorded.
+    LeaseLost,
+}
+
+impl Worker {
+    pub fn new(
+        jobs: Arc<dyn JobQueue>,
+        service: Arc<TrackSyncService>,
+        report_writer: Arc<dyn ReportWriter>,
+        base_options: SyncOptions,
+        config: WorkerConfig,
+        alerts: Option<AlertHook>,
+    ) -> Self {
+        Self {
+            jobs,
+            service,
+            report_writer,
+            base_options,
+            config,
+            alerts,
+        }
+    }
+
+    /// Claim and run jobs until `shutdown` turns true. Returns once the job
+    /// in hand (if any) has been stored up to its current batch and released.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        info!(worker = %self.config.worker_id, "worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.jobs.claim(&self.config.worker_id, self.config.lease).await {
+                Ok(Some(claimed)) => {
+                    self.run_claimed(claimed, shutdown.clone()).await;
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        () = self.jobs.wait_for_work(self.config.poll_interval) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "claiming a job failed; retrying after the poll interval");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.config.poll_interval) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+        info!(worker = %self.config.worker_id, "worker stopped");
+    }
+
+    /// Claim one job if one is due and run it to the end of this attempt.
+    pub async fn run_once(
+        &self,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Option<JobRunResult>, JobError> {
+        match self
+            .jobs
+            .claim(&self.config.worker_id, self.config.lease)
+            .await?
+        {
+            Some(claimed) => Ok(Some(self.run_claimed(claimed, shutdown).await)),
+            None => Ok(None),
+        }
+    }
+
+    /// Run one attempt of a claimed job and record its outcome.
+    pub async fn run_claimed(
+        &self,
+        claimed: ClaimedJob,
+        shutdown: watch::Receiver<bool>,
+    ) -> JobRunResult {
+        let ClaimedJob { job, lease } = claimed;
+        let span = info_span!("job", job_id = %job.id, attempt = job.attempts, worker = %self.config.worker_id);
+        self.run_job(job, lease, shutdown).instrument(span).await
+    }
+
+    async fn run_job(
+        &self,
+        job: Job,
+        lease: Lease,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> JobRunResult {
+        info!(trigger = job.trigger.as_str(), "job claimed");
+        let checkpoint = match self.jobs.checkpoint(job.id).await {
+            Ok(c) => c,
+            Err(JobError::LeaseLost(_)) => return JobRunResult::LeaseLost,
+            Err(e) => {
+                // Without its checkpoint the job cannot resume safely; hand
+                // it back and let a later attempt try.
+                warn!(error = %e, "reading the checkpoint failed");
+                return self
+                    .record(
+                        &job,
+                        lease,
+                        JobOutcome::Retry {
+                            after: self.config.retry_delay(job.attempts),
+                            summary: None,
+                            error: format!("reading the checkpoint: {e}"),
+                        },
+                        None,
+                    )
+                    .await;
+            }
+        };
+        let options = self.options_for(&job);
+        let cancel = CancelFlag::new();
+        let ctx = RunContext {
+            run_id: job.id,
+            attempt: job.attempts.max(1),
+            cancel: cancel.clone(),
+            job: Some(JobBinding { lease, checkpoint }),
+        };
+
+        let flags = Arc::new(JobFlags::default());
+        let sink = Arc::new(JobProgressSink::default());
+        let (done_tx, done_rx) = watch::channel(false);
+        // A shutdown that arrived before the run started is seen here; one
+        // that arrives while it runs, by the companion.
+        if *shutdown.borrow_and_update() {
+            flags.shutdown.store(true, Ordering::SeqCst);
+            cancel.cancel();
+        }
+        let writer = FencedReportWriter {
+            inner: self.report_writer.clone(),
+            jobs: self.jobs.clone(),
+            lease,
+            lease_for: self.config.lease,
+        };
+        // The run and its companion are one future, not two tasks: a worker
+        // that dies (or whose task is aborted) stops renewing the lease at
+        // the same instant it stops working, so the job passes on.
+        let run = async {
+            let summary = self
+                .service
+                .run_sync_with(&options, &ctx, &writer, sink.as_ref())
+                .await;
+            let _ = done_tx.send(true);
+            summary
+        };
+        let (summary, ()) = tokio::join!(
+            run,
+            companion(
+                self.jobs.clone(),
+                lease,
+                self.config.clone(),
+                cancel.clone(),
+                flags.clone(),
+                sink.clone(),
+                done_rx,
+                shutdown.clone(),
+            )
+        );
+        // The last progress sample, unthrottled.
+        if let Some(p) = sink.take()
+            && !flags.lease_lost.load(Ordering::SeqCst)
+            && let Err(JobError::LeaseLost(_)) = self.jobs.report_progress(&lease, &p).await
+        {
+            flags.lease_lost.store(true, Ordering::SeqCst);
+        }
+
+        if flags.lease_lost.load(Ordering::SeqCst) || summary.lease_lost {
+            warn!("the job's lease passed to another worker; this attempt records nothing");
+            return JobRunResult::LeaseLost;
+        }
+        let outcome = self.outcome_for(&job, &summary, &flags);
+        self.record(&job, lease, outcome, Some(summary)).await
+    }
+
+    /// The run options of a job: configuration, overridden by its request.
+    fn options_for(&self, job: &Job) -> SyncOptions {
+        let mut o = self.base_options.clone();
+        o.source = job.source.clone();
+        o.trigger = job.trigger;
+        o.metadata = job.request.metadata;
+        if let Some(c) = job.request.concurrency {
+            o.concurrency = c.clamp(1, 64);
+        }
+        o.force = job.request.force;
+        o
+    }
+
+    fn outcome_for(&self, job: &Job, summary: &SyncSummary, flags: &JobFlags) -> JobOutcome {
+        let finished = |status| JobOutcome::Finished {
+            status,
+            summary: Some(summary.clone()),
+            error: summary.error.clone(),
+        };
+        match summary.status {
+            RunStatus::Succeeded | RunStatus::GuardRefused => JobOutcome::Finished {
+                status: JobStatus::Succeeded,
+                summary: Some(summary.clone()),
+                // A guard refusal is a success with a warning, kept visible.
+                error: summary.error.clone(),
+            },
+            RunStatus::Cancelled if flags.shutdown.load(Ordering::SeqCst) => JobOutcome::Released,
+            RunStatus::Cancelled => finished(JobStatus::Cancelled),
+            // The site changed shape: retrying cannot help.
+            RunStatus::FormatError => finished(JobStatus::Failed),
+            // Unreachable source, database trouble: retry with backoff while
+            // the budget lasts (the queue marks it failed once spent).
+            RunStatus::Failed if job.attempts < job.max_attempts => JobOutcome::Retry {
+                after: self.config.retry_delay(job.attempts),
+                summary: Some(summary.clone()),
+                error: summary.error.clone().unwrap_or_else(|| "failed".to_owned()),
+            },
+            RunStatus::Failed => finished(JobStatus::Failed),
+        }
+    }
+
+    async fn record(
+        &self,
+        job: &Job,
+        lease: Lease,
+        outcome: JobOutcome,
+        summary: Option<SyncSummary>,
+    ) -> JobRunResult {
+        match self.jobs.finish(&lease, &outcome).await {
+            Ok(after) => {
+                info!(status = after.status.as_str(), outcome = outcome_name(&outcome), "job attempt recorded");
+                if let (Some(hook), Some(summary), JobOutcome::Finished { .. }) =
+                    (&self.alerts, &summary, &outcome)
+                {
+                    let report_url = hook.public_url.as_ref().map(|base| {
+                        format!(
+                            "{}/api/v1/tracks/sync/{}/report",
+                            base.trim_end_matches('/'),
+                            job.id
+                        )
+                    });
+                    let alerts = ingest_alerts::alerts_for(
+                        summary,
+                        job.trigger.as_str(),
+                        &job.source,
+                        hook.sla,
+                        report_url,
+                        chrono::Utc::now(),
+                    );
+                    if !alerts.is_empty() {
+                        ingest_alerts::spawn_notify(hook.notifier.clone(), alerts);
+                    }
+                }
+                JobRunResult::Recorded {
+                    outcome: Box::new(outcome),
+                    job: Box::new(after),
+                }
+            }
+            Err(JobError::LeaseLost(_)) => JobRunResult::LeaseLost,
+            Err(e) => {
+                // The lease will expire and another worker resumes the job
+                // from its checkpoint: nothing is lost, only delayed.
+                error!(error = %e, "recording the job outcome failed");
+                JobRunResult::LeaseLost
+            }
+        }
+    }
+}
+
+fn outcome_name(o: &JobOutcome) -> &'static str {
+    match o {
+        JobOutcome::Finished { .. } => "finished",
+        JobOutcome::Retry { .. } => "retry",
+        JobOutcome::Released => "released",
+    }
+}
+
+#[derive(Debug, Default)]
+struct JobFlags {
+    lease_lost: AtomicBool,
+    shutdown: AtomicBool,
+}
+
+/// Renews the lease, forwards cancellation and shutdown to the run, and
+/// writes throttled progress, until the run is done.
+#[expect(clippy::too_many_arguments, reason = "one spawn site, all job state")]
+async fn companion(
+    jobs: Arc<dyn JobQueue>,
+    lease: Lease,
+    config: WorkerConfig,
+    cancel: CancelFlag,
+    flags: Arc<JobFlags>,
+    sink: Arc<JobProgressSink>,
+    mut done: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut heartbeat = tokio::time::interval(config.heartbeat.max(Duration::from_millis(50)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut progress =
+        tokio::time::interval(config.progress_interval.max(Duration::from_millis(50)));
+    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shutdown_seen = false;
+    loop {
+        tokio::select! {
+            _ = done.changed() => return,
+            changed = shutdown.changed(), if !shutdown_seen => {
+                if changed.is_err() || *shutdown.borrow() {
+                    shutdown_seen = true;
+                    info!("shutting down: storing the batch in hand, then releasing the job");
+                    flags.shutdown.store(true, Ordering::SeqCst);
+                    cancel.cancel();
+                }
+            }
+            _ = heartbeat.tick() => {
+                match jobs.heartbeat(&lease, config.lease).await {
+                    Ok(h) => {
+                        if h.cancel_requested && !cancel.is_cancelled() {
+                            info!("cancellation requested: stopping after the batch in hand");
+                            cancel.cancel();
+                        }
+                    }
+                    Err(JobError::LeaseLost(_)) => {
+                        warn!("lease lost: stopping");
+                        flags.lease_lost.store(true, Ordering::SeqCst);
+                        cancel.cancel();
+                        return;
+                    }
+                    Err(e) => warn!(error = %e, "heartbeat failed; the lease may expire"),
+                }
+            }
+            _ = progress.tick() => {
+                if let Some(p) = sink.take() {
+                    match jobs.report_progress(&lease, &p).await {
+                        Ok(()) => {}
+                        Err(JobError::LeaseLost(_)) => {
+                            flags.lease_lost.store(true, Ordering::SeqCst);
+                            cancel.cancel();
+                            return;
+                        }
+                        Err(e) => warn!(error = %e, "writing progress failed"),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the latest progress sample for the companion to write.
+#[derive(Debug, Default)]
+struct JobProgressSink {
+    latest: Mutex<Option<JobProgress>>,
+}
+
+impl JobProgressSink {
+    fn take(&self) -> Option<JobProgress> {
+        self.latest.lock().ok().and_then(|mut l| l.take())
+    }
+}
+
+impl ProgressSink for JobProgressSink {
+    fn update(&self, p: &Progress) {
+        if let Ok(mut l) = self.latest.lock() {
+            *l = Some(JobProgress {
+                stage: p.stage,
+                processed: p.processed.min(p.total.max(p.processed)),
+                total: p.total,
+                eta_seconds: p.eta.map(|d| d.as_secs_f64()),
+            });
+        }
+    }
+}
+
+/// A report writer that first proves the lease is still held, so a worker
+/// that lost its job cannot overwrite the report of the one that took it.
+struct FencedReportWriter {
+    inner: Arc<dyn ReportWriter>,
+    jobs: Arc<dyn JobQueue>,
+    lease: Lease,
+    lease_for: Duration,
+}
+
+#[async_trait]
+impl ReportWriter for FencedReportWriter {
+    async fn write(&self, report: &RunReport) -> Result<ReportLocation, ReportError> {
+        match self.jobs.heartbeat(&self.lease, self.lease_for).await {
+            Ok(_) => self.inner.write(report).await,
+            Err(JobError::LeaseLost(id)) => Err(ReportError::Archive(format!(
+                "not written: the lease on job {id} passed to another worker"
+            ))),
+            // The queue is unreachable: the report is still worth keeping.
+            Err(e) => {
+                warn!(error = %e, "lease check before the report failed; writing anyway");
+                self.inner.write(report).await
+            }
+        }
+    }
+
+    async fn previous_completeness(
+        &self,
+        source: &str,
+    ) -> Result<Option<ingest_core::Completeness>, ReportError> {
+        self.inner.previous_completeness(source).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_and_caps() {
+        let c = WorkerConfig {
+            worker_id: "w".into(),
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(5),
+            progress_interval: Duration::from_secs(1),
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(100),
+        };
+        assert_eq!(c.retry_delay(1), Duration::from_secs(30));
+        assert_eq!(c.retry_delay(2), Duration::from_secs(60));
+        assert_eq!(c.retry_delay(3), Duration::from_secs(100));
+        assert_eq!(c.retry_delay(40), Duration::from_secs(100));
+    }
+}
