@@ -138,6 +138,54 @@ fn core_depends_on_no_adapter() {
 }
 
 #[test]
+fn adapters_know_only_the_core() {
+    // Each adapter implements ports of ingest-core and knows no sibling:
+    // the HTTP API does not reach into the store, alerts do not render
+    // reports, and so on. Binaries and ingest-app wire them together.
+    let members = members();
+    let ours = our_crates();
+    for adapter in [
+        "ingest-http",
+        "ingest-alerts",
+        "ingest-report",
+        "ingest-metrics",
+        "ingest-geocode",
+    ] {
+        let Some((_, manifest)) = members.get(adapter) else {
+            panic!("{adapter} is missing from the workspace");
+        };
+        for dep in deps(manifest, "dependencies") {
+            assert!(
+                !ours.contains(&dep) || dep == "ingest-core",
+                "{adapter} must depend on no crate of ours but ingest-core, found {dep}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_api_crate_maps_errors_to_http_statuses() {
+    // "Only ingest-http knows HTTP status codes": no other library crate
+    // names a `StatusCode` (clients such as the connector read statuses
+    // through reqwest's own type; the worker's metrics server answers 200).
+    let root = workspace_root();
+    for (name, (dir, _)) in members() {
+        // liverc-sim plays the LiveRC site itself, statuses included.
+        if name == "ingest-http" || name == "liverc-sim" || !dir.starts_with(root.join("crates")) {
+            continue;
+        }
+        for file in rust_files(&dir.join("src")) {
+            let text = std::fs::read_to_string(&file).expect("read source");
+            assert!(
+                !text.contains("axum::http::StatusCode") && !text.contains("http::StatusCode::"),
+                "{} maps to HTTP statuses; only ingest-http may",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn library_crates_do_not_read_the_environment() {
     // Configuration is read once, in the binaries. liverc-sim's own binary
     // (src/bin) is a composition root too.

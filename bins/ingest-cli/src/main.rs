@@ -40,6 +40,8 @@ enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(commands::db::DbCommand),
+    /// Probe a `/healthz` URL (the container health check): exit 0 if healthy.
+    Health(commands::health::HealthArgs),
     /// Talk to a running `ingest-api` (what cron uses).
     #[command(subcommand)]
     Remote(commands::remote::RemoteCommand),
@@ -53,6 +55,19 @@ fn main() -> ExitCode {
     // already set; flags override both.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    if let Command::Health(args) = cli.command {
+        // The health check stays minimal: no tracing, one request.
+        return match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(commands::health::run(args)),
+            Err(e) => {
+                eprintln!("unhealthy: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     init_tracing();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -75,6 +90,7 @@ fn main() -> ExitCode {
             Command::Reports(c) => commands::reports::run(c, &mut out).await,
             Command::Db(c) => commands::db::run(c, &mut out).await,
             Command::Remote(c) => commands::remote::run(c, &mut out).await,
+            Command::Health(args) => Ok(commands::health::run(args).await),
             Command::Liverc(c) => Ok(match commands::liverc::run(c, &mut out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {

@@ -154,7 +154,11 @@ fn run_child(s: &Scenario) {
         let started = Instant::now();
         let summary = app
             .service
-            .run_sync(&sync.options(Trigger::Cli), app.report_writer.as_ref(), &NoProgress)
+            .run_sync(
+                &sync.options(Trigger::Cli),
+                app.report_writer.as_ref(),
+                &NoProgress,
+            )
             .await;
         let wall = started.elapsed().as_secs_f64();
         assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);

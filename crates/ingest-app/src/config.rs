@@ -327,3 +327,33 @@ impl AlertSettings {
         (self.sla_seconds > 0).then(|| Duration::from_secs(self.sla_seconds))
     }
 }
+
+/// The admin API.
+#[derive(Clone, Args)]
+pub struct ApiSettings {
+    /// Bearer tokens accepted on `/api/`, comma-separated (each at least 16
+    /// characters). None: every `/api/` call is refused.
+    #[arg(
+        long = "admin-api-tokens",
+        env = "MRE_ADMIN_API_TOKENS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub admin_tokens: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(
+        long = "api-body-limit-bytes",
+        env = "MRE_API_BODY_LIMIT_BYTES",
+        default_value_t = 65_536
+    )]
+    pub body_limit_bytes: usize,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("admin_tokens", &"***")
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .finish()
+    }
+}

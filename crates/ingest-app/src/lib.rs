@@ -6,12 +6,14 @@
 //! - [`wiring`]: builds the concrete adapters from that configuration and
 //!   hands them to the core's `TrackSyncService`.
 //! - [`progress`]: progress sinks for a terminal (a bar) and for logs.
+//! - [`remote`]: the API client of `ingest-cli remote sync` (what cron runs).
 //! - [`runtime`]: tracing, the shutdown signal, a worker's metrics server.
 //! - [`worker`]: the job worker that `ingest-worker` and
 //!   `ingest-api --with-worker` run.
 
 pub mod config;
 pub mod progress;
+pub mod remote;
 pub mod runtime;
 pub mod wiring;
 pub mod worker;

@@ -101,7 +101,11 @@ pub fn build_alert_hook(
     settings: &crate::config::AlertSettings,
     public_url: Option<String>,
 ) -> anyhow::Result<Option<crate::worker::AlertHook>> {
-    let Some(url) = settings.webhook_url.clone().filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = settings
+        .webhook_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+    else {
         return Ok(None);
     };
     let format: ingest_alerts::WebhookFormat = settings

@@ -26,7 +26,6 @@ use ingest_core::{
 use tokio::sync::watch;
 use tracing::{Instrument as _, error, info, info_span, warn};
 
-
 /// How a worker behaves.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -129,7 +128,11 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
-            match self.jobs.claim(&self.config.worker_id, self.config.lease).await {
+            match self
+                .jobs
+                .claim(&self.config.worker_id, self.config.lease)
+                .await
+            {
                 Ok(Some(claimed)) => {
                     self.run_claimed(claimed, shutdown.clone()).await;
                 }
@@ -299,14 +302,14 @@ impl Worker {
             RunStatus::Cancelled => finished(JobStatus::Cancelled),
             // The site changed shape: retrying cannot help.
             RunStatus::FormatError => finished(JobStatus::Failed),
-            // Unreachable source, database trouble: retry with backoff while
-            // the budget lasts (the queue marks it failed once spent).
-            RunStatus::Failed if job.attempts < job.max_attempts => JobOutcome::Retry {
+            // Unreachable source, database trouble: retry with backoff. The
+            // queue knows the retry budget (it restarts on resume) and marks
+            // the job failed once it is spent.
+            RunStatus::Failed => JobOutcome::Retry {
                 after: self.config.retry_delay(job.attempts),
                 summary: Some(summary.clone()),
                 error: summary.error.clone().unwrap_or_else(|| "failed".to_owned()),
             },
-            RunStatus::Failed => finished(JobStatus::Failed),
         }
     }
 
@@ -319,7 +322,11 @@ impl Worker {
     ) -> JobRunResult {
         match self.jobs.finish(&lease, &outcome).await {
             Ok(after) => {
-                info!(status = after.status.as_str(), outcome = outcome_name(&outcome), "job attempt recorded");
+                info!(
+                    status = after.status.as_str(),
+                    outcome = outcome_name(&outcome),
+                    "job attempt recorded"
+                );
                 if let (Some(hook), Some(summary), JobOutcome::Finished { .. }) =
                     (&self.alerts, &summary, &outcome)
                 {

@@ -18,11 +18,12 @@ pub use ports::jobs::{
     Checkpoint, ClaimedJob, Heartbeat, Job, JobError, JobId, JobOutcome, JobProgress, JobQueue,
     JobRequest, JobStatus, Lease, NewJob,
 };
-pub use ports::notifier::{Alert, AlertKind, Notifier, NotifyError};
 pub use ports::metrics::{NoMetrics, SyncMetrics};
+pub use ports::notifier::{Alert, AlertKind, Notifier, NotifyError};
 pub use ports::progress::{NoProgress, Progress, ProgressSink};
 pub use ports::report::{
-    ArchivedReport, ArchivedReportSummary, ReportArchive, ReportError, ReportLocation, ReportWriter,
+    ArchivedReport, ArchivedReportSummary, ReportArchive, ReportError, ReportLocation,
+    ReportWriter, RunQuality,
 };
 pub use ports::repository::{RepositoryError, TrackRepository};
 pub use ports::source::{

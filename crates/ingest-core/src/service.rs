@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use crate::diff::{self, address_query, content_hash, diff_track};
 use crate::model::{
-    BatchCheckpoint, FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators, MetadataUpdate,
-    RunId, StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert, UpsertBatch,
+    BatchCheckpoint, FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators,
+    MetadataUpdate, RunId, StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert, UpsertBatch,
 };
 use crate::ports::clock::Clock;
 use crate::ports::geocoder::Geocoder;
@@ -378,16 +378,21 @@ impl TrackSyncService {
         let (mut acc, done) = match &ctx.job {
             Some(job) => {
                 let state = match &job.checkpoint.state {
-                    Some(v) => serde_json::from_value::<CarriedState>(v.clone())
-                        .unwrap_or_else(|e| {
+                    Some(v) => {
+                        serde_json::from_value::<CarriedState>(v.clone()).unwrap_or_else(|e| {
                             warn!(error = %e, "checkpoint state unreadable; counting from zero");
                             CarriedState::default()
-                        }),
+                        })
+                    }
                     None => CarriedState::default(),
                 };
                 let done: HashSet<String> = job.checkpoint.done_slugs.iter().cloned().collect();
                 if !done.is_empty() {
-                    info!(done = done.len(), attempt = ctx.attempt, "resuming from checkpoint");
+                    info!(
+                        done = done.len(),
+                        attempt = ctx.attempt,
+                        "resuming from checkpoint"
+                    );
                 }
                 (Accumulator::restore(state, now, stats_before), done)
             }
@@ -638,7 +643,7 @@ impl TrackSyncService {
         acc: &mut Accumulator,
         on_progress: &(dyn Fn(&Accumulator) + Sync),
     ) -> Option<WriterStop> {
-        let (tx, mut rx) = mpsc::channel::<(Fetched, Duration)>(options.batch_size.max(1) * 2);
+        let (tx, rx) = mpsc::channel::<(Fetched, Duration)>(options.batch_size.max(1) * 2);
         // Every request holds a permit until its batch is stored, so at most
         // `batch_size + concurrency` dashboards are ever fetched but not yet
         // stored: the most a crashed worker loses (its successor, resuming
@@ -713,8 +718,7 @@ impl TrackSyncService {
                 // Once cancelled, nothing new is requested; the rest of the
                 // catalogue drains through without I/O and is not stored.
                 if matches!(item.0.result, FetchResult::Dropped)
-                    || (ctx.cancel.is_cancelled()
-                        && matches!(item.0.result, FetchResult::Skipped))
+                    || (ctx.cancel.is_cancelled() && matches!(item.0.result, FetchResult::Skipped))
                 {
                     continue;
                 }
@@ -726,6 +730,10 @@ impl TrackSyncService {
         };
 
         let writer = async {
+            // The receiver lives in this future: when the writer stops early,
+            // it is dropped and the fetcher's next send fails instead of
+            // waiting forever on a full channel.
+            let mut rx = rx;
             let mut batch: Vec<Fetched> = Vec::with_capacity(options.batch_size);
             let mut permits = Vec::with_capacity(options.batch_size);
             while let Some((mut fetched, latency)) = rx.recv().await {
@@ -1073,11 +1081,26 @@ impl TrackSyncService {
         let t = Instant::now();
         report.finished_at = self.clock.now();
         report.counts = acc.counts.clone();
+        // Lists in a stable order (dashboards arrive in completion order),
+        // so the same site gives the same report whichever path ran it.
         report.new_tracks = std::mem::take(&mut acc.new_tracks);
+        report
+            .new_tracks
+            .sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
         report.updated_tracks = std::mem::take(&mut acc.updated_tracks);
+        report
+            .updated_tracks
+            .sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
         report.reactivated = std::mem::take(&mut acc.reactivated);
+        report
+            .reactivated
+            .sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
         report.metadata_errors = std::mem::take(&mut acc.metadata_errors);
+        report.metadata_errors.sort_by(|a, b| a.slug.cmp(&b.slug));
         report.anomalies = std::mem::take(&mut acc.anomalies);
+        report
+            .anomalies
+            .sort_by(|a, b| (&a.slug, &a.field).cmp(&(&b.slug, &b.field)));
         timings.push(timing(Stage::Report, Duration::ZERO, None));
         report.stage_timings = timings;
         progress.update(&progress_sample(

@@ -775,7 +775,10 @@ async fn a_cancelled_job_resumes_from_its_checkpoint_and_reports_every_attempt()
     *h.source.cancel_after.lock().expect("lock") = Some((7, first.cancel.clone()));
     let last = Arc::new(Mutex::new(None));
     let w = writer(last.clone());
-    let summary = h.service.run_sync_with(&opts, &first, &w, &NoProgress).await;
+    let summary = h
+        .service
+        .run_sync_with(&opts, &first, &w, &NoProgress)
+        .await;
     assert_eq!(summary.status, RunStatus::Cancelled);
     let after_first = h.source.dashboard_requests();
     // What was fetched before the cancel is stored, not thrown away.
@@ -783,8 +786,15 @@ async fn a_cancelled_job_resumes_from_its_checkpoint_and_reports_every_attempt()
     let stored: usize = batches.iter().map(|b| b.tracks.len()).sum();
     assert!((7..20).contains(&stored), "stored {stored} of 20");
     assert_eq!(stored, after_first, "every fetched dashboard was stored");
-    assert!(batches.iter().all(|b| b.checkpoint.as_ref().is_some_and(|c| c.lease.token == 1)));
-    assert!(h.repo.finishes.lock().expect("lock").is_empty(), "no deactivation on cancel");
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.checkpoint.as_ref().is_some_and(|c| c.lease.token == 1))
+    );
+    assert!(
+        h.repo.finishes.lock().expect("lock").is_empty(),
+        "no deactivation on cancel"
+    );
 
     *h.source.cancel_after.lock().expect("lock") = None;
     let checkpoint = checkpoint_of(&batches);
@@ -797,7 +807,10 @@ async fn a_cancelled_job_resumes_from_its_checkpoint_and_reports_every_attempt()
         }),
         ..RunContext::default()
     };
-    let summary = h.service.run_sync_with(&opts, &second, &w, &NoProgress).await;
+    let summary = h
+        .service
+        .run_sync_with(&opts, &second, &w, &NoProgress)
+        .await;
     assert_eq!(summary.status, RunStatus::Succeeded);
     // Only what was left is fetched again.
     assert_eq!(h.source.dashboard_requests(), 20);
@@ -805,7 +818,11 @@ async fn a_cancelled_job_resumes_from_its_checkpoint_and_reports_every_attempt()
     for b in &later {
         assert_eq!(b.checkpoint.as_ref().map(|c| c.lease.token), Some(2));
         for t in &b.tracks {
-            assert!(!checkpoint.done_slugs.contains(&t.slug), "{} stored twice", t.slug);
+            assert!(
+                !checkpoint.done_slugs.contains(&t.slug),
+                "{} stored twice",
+                t.slug
+            );
         }
     }
     // One report over both attempts.
@@ -840,7 +857,31 @@ async fn a_lost_lease_stops_the_run_and_writes_no_report() {
         .run_sync_with(&options(MetadataMode::All), &ctx, &w, &NoProgress)
         .await;
     assert_eq!(summary.status, RunStatus::Failed);
-    assert!(summary.error.as_deref().is_some_and(|e| e.contains("lease")));
+    assert!(
+        summary
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("lease"))
+    );
     assert!(h.repo.finishes.lock().expect("lock").is_empty());
     assert!(h.repo.rows.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn a_writer_that_stops_early_never_leaves_the_fetcher_waiting() {
+    // Far more tracks than the hand-over channel holds: when the first batch
+    // fails, the fetcher must notice instead of blocking on a full channel.
+    let h = harness(200);
+    *h.repo.fail_batches.lock().expect("lock") = true;
+    let (summary, _) = tokio::time::timeout(
+        Duration::from_secs(20),
+        run(&h, &options(MetadataMode::All)),
+    )
+    .await
+    .expect("the run ends instead of hanging");
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert!(
+        h.source.dashboard_requests() < 200,
+        "fetching stopped early"
+    );
 }

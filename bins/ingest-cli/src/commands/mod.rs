@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 pub(crate) mod db;
 pub(crate) mod demo;
+pub(crate) mod health;
 pub(crate) mod liverc;
 pub(crate) mod remote;
 pub(crate) mod reports;

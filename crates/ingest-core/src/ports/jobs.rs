@@ -267,15 +267,17 @@ pub trait JobQueue: Send + Sync {
     /// for `lease_for`. Increments `attempts` and the fencing token. A job
     /// whose lease expired after its last allowed attempt is marked failed
     /// instead of claimed.
-    async fn claim(&self, worker: &str, lease_for: Duration)
-    -> Result<Option<ClaimedJob>, JobError>;
+    async fn claim(
+        &self,
+        worker: &str,
+        lease_for: Duration,
+    ) -> Result<Option<ClaimedJob>, JobError>;
 
     /// Extend the lease; reports whether cancellation was requested.
     async fn heartbeat(&self, lease: &Lease, lease_for: Duration) -> Result<Heartbeat, JobError>;
 
     /// Store the latest progress sample.
-    async fn report_progress(&self, lease: &Lease, progress: &JobProgress)
-    -> Result<(), JobError>;
+    async fn report_progress(&self, lease: &Lease, progress: &JobProgress) -> Result<(), JobError>;
 
     /// End the attempt (see [`JobOutcome`]) and release the lease.
     async fn finish(&self, lease: &Lease, outcome: &JobOutcome) -> Result<Job, JobError>;

@@ -71,6 +71,21 @@ pub struct ArchivedReportSummary {
     pub finished_at: DateTime<Utc>,
 }
 
+/// Data quality of one finished run: how complete the active catalogue was
+/// and how many values broke validation rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunQuality {
+    pub run_id: RunId,
+    pub status: String,
+    pub trigger: String,
+    pub finished_at: DateTime<Utc>,
+    pub completeness: Completeness,
+    pub validation_anomalies: u64,
+    pub metadata_failures: u64,
+    pub skipped_rows: u64,
+}
+
 /// Reports kept in the database (implemented by the repository crate).
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -91,4 +106,34 @@ pub trait ReportArchive: Send + Sync {
         &self,
         source: &str,
     ) -> Result<Option<ArchivedReport>, ReportError>;
+
+    /// Quality figures of the newest `runs` archived runs of `source`, newest
+    /// first, read from each report's stored data. Runs whose data cannot be
+    /// read are skipped.
+    async fn quality_history(
+        &self,
+        source: &str,
+        runs: u32,
+    ) -> Result<Vec<RunQuality>, ReportError> {
+        let mut out = Vec::new();
+        for summary in self.list_reports(source, runs).await? {
+            let Some(report) = self.get_report(summary.run_id).await? else {
+                continue;
+            };
+            let Ok(data) = serde_json::from_value::<RunReport>(report.data) else {
+                continue;
+            };
+            out.push(RunQuality {
+                run_id: report.run_id,
+                status: report.status,
+                trigger: report.trigger,
+                finished_at: report.finished_at,
+                completeness: data.completeness,
+                validation_anomalies: data.counts.validation_anomalies,
+                metadata_failures: data.counts.dashboards_failed,
+                skipped_rows: data.counts.skipped_rows,
+            });
+        }
+        Ok(out)
+    }
 }

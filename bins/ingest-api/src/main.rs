@@ -1,0 +1,153 @@
+//! `ingest-api`: the admin HTTP API of the LiveRC ingestion service.
+//!
+//! A composition root: parse the configuration (flags with `MRE_*`
+//! environment fallbacks, `.env` in development), open the database, build
+//! the router of crate `ingest-http`, bind, print `listening on
+//! http://HOST:PORT` as the first line on stdout, and serve until
+//! `SIGTERM`/`SIGINT`. With `--with-worker` a job worker runs in the same
+//! process (one-box deployments and the embedded SQLite database, which only
+//! one process may write).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use ingest_app::config::{
+    AlertSettings, ApiSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings,
+    SyncSettings, WorkerSettings,
+};
+use ingest_app::runtime::{init_tracing, shutdown_signal, until_true};
+use ingest_app::wiring::{build_alert_hook, build_sync_app};
+use ingest_app::worker::Worker;
+use ingest_core::Trigger;
+
+/// The admin HTTP API: sync jobs, reports, the catalogue, metrics.
+#[derive(Debug, Parser)]
+#[command(name = "ingest-api", version, about, long_about = None)]
+struct Args {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long = "addr", env = "MRE_API_ADDR", default_value = "0.0.0.0:8080")]
+    addr: SocketAddr,
+    /// Run a job worker inside this process too.
+    #[arg(long = "with-worker", env = "MRE_API_WITH_WORKER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    with_worker: bool,
+    /// Log JSON lines instead of text.
+    #[arg(long = "log-json", env = "MRE_LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
+    log_json: bool,
+    /// Public base URL of this API, for report links in alerts.
+    #[arg(long = "public-url", env = "MRE_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[command(flatten)]
+    api: ApiSettings,
+    #[command(flatten)]
+    worker: WorkerSettings,
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(flatten)]
+    liverc: LiveRcSettings,
+    #[command(flatten)]
+    sync: SyncSettings,
+    #[command(flatten)]
+    reports: ReportSettings,
+    #[command(flatten)]
+    geocode: GeocodeSettings,
+    #[command(flatten)]
+    alerts: AlertSettings,
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let args = Args::parse();
+    init_tracing(args.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ingest-api: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ingest-api: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let app = build_sync_app(
+        &args.database,
+        &args.liverc,
+        &args.sync,
+        &args.reports,
+        &args.geocode,
+    )
+    .await?;
+    let tokens = ingest_http::AdminTokens::parse_list(&args.api.admin_tokens)
+        .map_err(|e| anyhow::anyhow!("MRE_ADMIN_API_TOKENS: {e}"))?;
+    let metrics = app.metrics.clone();
+    let state = ingest_http::ApiState {
+        jobs: app.jobs.clone(),
+        tracks: app.repository.clone(),
+        reports: app.reports.clone(),
+        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
+            metrics.render()
+        }),
+        admin_tokens: tokens,
+        job_defaults: ingest_http::JobDefaults {
+            max_attempts: args.worker.max_attempts,
+            metadata: args.sync.metadata,
+            ..ingest_http::JobDefaults::default()
+        },
+        scrape_enabled: args.liverc.scrape_enabled,
+        body_limit: args.api.body_limit_bytes,
+        clock: Arc::new(ingest_core::SystemClock),
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let addr = listener.local_addr()?;
+    announce(addr)?;
+
+    let shutdown = shutdown_signal();
+    let server = axum::serve(listener, ingest_http::router(state))
+        .with_graceful_shutdown(until_true(shutdown.clone()));
+    if args.with_worker {
+        let worker = Worker::new(
+            app.jobs.clone(),
+            app.service.clone(),
+            app.report_writer.clone(),
+            args.sync.options(Trigger::Api),
+            args.worker.worker_config(),
+            build_alert_hook(&args.alerts, args.public_url.clone())?,
+        );
+        let (server, ()) = tokio::join!(server, worker.run(shutdown));
+        server?;
+    } else {
+        server.await?;
+    }
+    Ok(())
+}
+
+/// The first line on stdout: where the API listens.
+#[expect(clippy::print_stdout, reason = "the documented first line of output")]
+fn announce(addr: SocketAddr) -> std::io::Result<()> {
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        Args::command().debug_assert();
+    }
+}

@@ -1,0 +1,992 @@
+//! The admin page in a real browser: headless Chromium driven over
+//! WebDriver (a chromedriver this test spawns on loopback), against the
+//! LiveRC simulator, a Postgres test database, the API router served on
+//! loopback and one worker, all in this process.
+//!
+//! Covered: a wrong token shows the 401 message and is forgotten; the right
+//! one is kept in sessionStorage only; starting a sync shows a live progress
+//! bar that reaches 100%; the run shows as succeeded in the list with its
+//! metadata failure and the report's "Metadata errors" section; the report
+//! renders (headings, tables, lists) with a hostile scraped track name as
+//! inert text; the quality panel agrees with the API; the Markdown renderer
+//! refuses script URLs; a 409 follows the active job, which the page then
+//! cancels and resumes; the kill switch's 503 is explained.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
+//! `chromium` and `chromium-driver`; other paths through `MRE_CHROMIUM` and
+//! `MRE_CHROMEDRIVER`). Without them the test fails, saying so: CI installs
+//! them. `MRE_ADMIN_SCREENSHOT=/tmp/admin.png` saves a screenshot of the
+//! page with a rendered report; a failing run saves one next to the
+//! system's temporary files and names it.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt as _;
+use ingest_app::config::{
+    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+};
+use ingest_app::wiring::{SyncApp, build_sync_app};
+use ingest_app::worker::{Worker, WorkerConfig};
+use ingest_core::{MetadataMode, Trigger};
+use liverc_sim::{Fault, RunningSim, SimConfig, Simulator};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+const TOKEN: &str = "browser-admin-token-0123456789";
+const WRONG_TOKEN: &str = "not-the-admin-token-0123456789";
+/// Enough tracks, slowly enough served, that a 1 s poll sees the bar move.
+const TRACKS: usize = 300;
+const LATENCY_MS: u64 = 50;
+const CONCURRENCY: u16 = 4;
+/// What the hostile track is renamed to: markup that must stay text.
+const HOSTILE_NAME: &str =
+    "<img src=x onerror=\"window.__mreXss=1\"> **Bold** [x](javascript:alert(1))";
+/// How long any one step may take.
+const STEP: Duration = Duration::from_secs(15);
+
+// ------------------------------------------------------------ databases ----
+
+fn pg_admin_url() -> String {
+    std::env::var("MRE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh Postgres database, dropped when the test ends.
+struct TestDb {
+    url: String,
+    name: String,
+}
+
+impl TestDb {
+    async fn new() -> Self {
+        use sqlx::Connection as _;
+        let admin = pg_admin_url();
+        let name = format!("admin_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = pg_admin_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+// ---------------------------------------------------------------- stack ----
+
+fn sync_settings() -> SyncSettings {
+    SyncSettings {
+        metadata: MetadataMode::All,
+        metadata_enabled: true,
+        concurrency: CONCURRENCY,
+        batch_size: 20,
+        guard_max_share: 0.10,
+        metadata_ttl_hours: 168,
+        force: false,
+    }
+}
+
+async fn machine(db: &TestDb, sim: &RunningSim, reports: &tempfile::TempDir) -> SyncApp {
+    build_sync_app(
+        &DatabaseConfig {
+            database_url: Some(db.url.clone()),
+        },
+        &LiveRcSettings {
+            scrape_enabled: true,
+            catalogue_url: sim.catalogue_url(),
+            track_url_template: sim.track_url_template(),
+            user_agent: None,
+            min_request_spacing_ms: 0,
+            request_timeout_secs: 10,
+            max_retries: 3,
+            max_body_mib: 5,
+            respect_robots: true,
+        },
+        &sync_settings(),
+        &ReportSettings {
+            report_dir: reports.path().to_path_buf(),
+            retention_days: 0,
+        },
+        &GeocodeSettings::default(),
+    )
+    .await
+    .expect("app wires up")
+}
+
+fn spawn_worker(app: &SyncApp) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let worker = Worker::new(
+        app.jobs.clone(),
+        app.service.clone(),
+        app.report_writer.clone(),
+        sync_settings().options(Trigger::Api),
+        WorkerConfig {
+            worker_id: "browser-test".to_owned(),
+            lease: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(2),
+            poll_interval: Duration::from_millis(200),
+            progress_interval: Duration::from_millis(100),
+            retry_base: Duration::from_millis(200),
+            retry_max: Duration::from_secs(1),
+        },
+        None,
+    );
+    let (tx, rx) = watch::channel(false);
+    (tx, tokio::spawn(async move { worker.run(rx).await }))
+}
+
+/// The router of `app` on loopback; its base URL.
+async fn serve(app: &SyncApp, scrape_enabled: bool) -> String {
+    let metrics = app.metrics.clone();
+    let state = ingest_http::ApiState {
+        jobs: app.jobs.clone(),
+        tracks: app.repository.clone(),
+        reports: app.reports.clone(),
+        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
+            metrics.render()
+        }),
+        admin_tokens: ingest_http::AdminTokens::new([TOKEN]).expect("valid token"),
+        job_defaults: ingest_http::JobDefaults {
+            metadata: MetadataMode::Changed,
+            ..ingest_http::JobDefaults::default()
+        },
+        scrape_enabled,
+        body_limit: ingest_http::DEFAULT_BODY_LIMIT,
+        clock: Arc::new(ingest_core::SystemClock),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, ingest_http::router(state)).await;
+    });
+    format!("http://{addr}")
+}
+
+/// The API as the test sees it (to check what the page shows).
+#[derive(Clone)]
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.send(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+}
+
+// -------------------------------------------------------------- browser ----
+
+/// A binary the test needs, or a failure that says how to get it.
+fn required_binary(env: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "{} not found: the admin page's browser test needs Chromium and its WebDriver. \
+         Install them (Debian: `apt-get install -y chromium chromium-driver`) or point \
+         {env} at the binary.",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A chromedriver process on a loopback port, in its own process group so
+/// that the browsers it starts end with it. Killed on drop.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ChromeDriver {
+    async fn start(driver: &Path) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("chromedriver.log");
+        let port = free_port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", log.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
+        let mut this = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        this.wait_ready().await;
+        this
+    }
+
+    async fn wait_ready(&mut self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + STEP;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("chromedriver exited ({status}):\n{}", self.log_tail());
+            }
+            if let Ok(response) = http.get(format!("{}/status", self.url)).send().await
+                && let Ok(text) = response.text().await
+                && let Ok(body) = serde_json::from_str::<Value>(&text)
+                && body["value"]["ready"] == true
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and any browser it left behind.
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(format!("-{}", self.child.id()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless Chromium session that can reach loopback and nothing else.
+async fn browser_session(driver: &ChromeDriver, chromium: &Path) -> Client {
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium.display().to_string(),
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,2000",
+                "--lang=en-US",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-default-apps",
+                "--disable-sync",
+                "--disable-domain-reliability",
+                "--disable-client-side-phishing-detection",
+                "--metrics-recording-only",
+                "--no-pings",
+                // Tests never contact outside hosts: any name but loopback
+                // fails to resolve.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+            ],
+        },
+    });
+    let capabilities = capabilities
+        .as_object()
+        .cloned()
+        .expect("an object literal");
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}\n{}", driver.log_tail()))
+}
+
+/// The page under test, with the few things every step needs.
+#[derive(Clone)]
+struct Page {
+    client: Client,
+}
+
+impl Page {
+    /// Run `script` (a function body) in the page; its return value.
+    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    async fn id(&self, id: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(STEP)
+            .for_element(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id} never appeared: {e}"))
+    }
+
+    async fn type_into(&self, id: &str, text: &str) {
+        let input = self.id(id).await;
+        input.clear().await.expect("clear");
+        input.send_keys(text).await.expect("type");
+    }
+
+    async fn click_id(&self, id: &str) {
+        self.id(id)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+    }
+
+    /// Click what `css` selects once it is there; a list re-rendered under
+    /// the pointer is tried again.
+    async fn click_css(&self, css: &str) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let error = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => match element.click().await {
+                    Ok(()) => return,
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            assert!(Instant::now() < deadline, "cannot click {css}: {error}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of `#id` (as `textContent`, visible or not).
+    async fn text(&self, id: &str) -> String {
+        self.js(
+            "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;",
+            vec![json!(id)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Whether `#id` exists and is not hidden.
+    async fn visible(&self, id: &str) -> bool {
+        self.js(
+            "const e = document.getElementById(arguments[0]);
+             return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;",
+            vec![json!(id)],
+        )
+        .await
+            == json!(true)
+    }
+
+    /// Poll `probe` every 100 ms until it answers `Some`.
+    async fn until<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut probe: impl AsyncFnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = probe().await {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; error banner: {:?}, notice: {:?}, auth: {:?}",
+                self.text("error-banner").await,
+                self.text("notice").await,
+                self.text("auth-error").await,
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn until_text(&self, id: &str, wanted: impl Fn(&str) -> bool) -> String {
+        self.until(&format!("#{id}'s text"), STEP, async || {
+            let text = self.text(id).await;
+            wanted(&text).then_some(text)
+        })
+        .await
+    }
+
+    /// The state of the storage the token could leak into.
+    async fn storage(&self) -> Value {
+        self.js(
+            "return { session: sessionStorage.getItem('mre.admin.token'),
+                      sessionKeys: sessionStorage.length, local: localStorage.length,
+                      cookie: document.cookie, url: location.href,
+                      input: document.getElementById('token-input').value };",
+            vec![],
+        )
+        .await
+    }
+}
+
+// ---------------------------------------------------------------- tests ----
+
+/// What the scenario needs besides the browser.
+struct Stack {
+    base: String,
+    kill_switch_base: String,
+    api: Api,
+    worker: (watch::Sender<bool>, tokio::task::JoinHandle<()>),
+    hostile_slug: String,
+    failing_slug: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_admin_page_runs_and_follows_a_sync_in_a_real_browser() {
+    let chromium = required_binary("MRE_CHROMIUM", "/usr/bin/chromium");
+    let driver_path = required_binary("MRE_CHROMEDRIVER", "/usr/bin/chromedriver");
+
+    let sim = Simulator::start(
+        SimConfig {
+            tracks: TRACKS,
+            latency: Duration::from_millis(LATENCY_MS),
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator starts");
+    let slugs = sim.site().slugs();
+    let (hostile_slug, failing_slug) = (slugs[0].clone(), slugs[1].clone());
+    sim.site()
+        .rename(&hostile_slug, HOSTILE_NAME)
+        .expect("rename");
+    // One dashboard that never parses: a metadata failure in the run.
+    sim.site().inject(&failing_slug, Fault::Malformed, u32::MAX);
+
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let base = serve(&app, true).await;
+    let stack = Stack {
+        kill_switch_base: serve(&app, false).await,
+        api: Api {
+            base: base.clone(),
+            http: reqwest::Client::new(),
+        },
+        base,
+        worker: spawn_worker(&app),
+        hostile_slug,
+        failing_slug,
+    };
+
+    let driver = ChromeDriver::start(&driver_path).await;
+    let client = browser_session(&driver, &chromium).await;
+    let page = Page {
+        client: client.clone(),
+    };
+    // Caught, so that a failing step still gets its screenshot and a closed
+    // session before the panic goes on.
+    let outcome = AssertUnwindSafe(scenario(page, stack)).catch_unwind().await;
+    if outcome.is_err() {
+        let path = std::env::temp_dir().join(format!(
+            "ingest-admin-failure-{}.png",
+            uuid::Uuid::now_v7().simple()
+        ));
+        if let Ok(png) = client.screenshot().await
+            && std::fs::write(&path, png).is_ok()
+        {
+            eprintln!("admin page at the failure: {}", path.display());
+        }
+    }
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn scenario(page: Page, stack: Stack) {
+    let started = Instant::now();
+    let admin = format!("{}/admin", stack.base);
+    page.client.goto(&admin).await.expect("open /admin");
+    assert!(
+        page.client
+            .title()
+            .await
+            .expect("title")
+            .contains("Track sync"),
+        "the admin page loaded"
+    );
+
+    // ---- 1. A wrong token: the 401 message, and the token is not kept.
+    page.type_into("token-input", WRONG_TOKEN).await;
+    page.click_id("token-save").await;
+    let message = page.until_text("auth-error", |t| t.contains("401")).await;
+    assert!(page.visible("auth-error").await);
+    assert!(message.contains("not accepted"), "{message}");
+    assert_eq!(page.text("connection").await, "Token refused");
+    let storage = page.storage().await;
+    assert_eq!(
+        storage["session"],
+        Value::Null,
+        "a refused token is forgotten"
+    );
+    assert_eq!(storage["local"], 0);
+
+    // ---- 2. The right token: kept in sessionStorage only.
+    page.type_into("token-input", TOKEN).await;
+    page.click_id("token-save").await;
+    page.until_text("connection", |t| t == "Connected").await;
+    assert!(!page.visible("auth-error").await, "the 401 message is gone");
+    assert!(page.visible("runs-empty").await, "no runs yet");
+    let storage = page.storage().await;
+    assert_eq!(storage["session"], TOKEN);
+    assert_eq!(storage["sessionKeys"], 1);
+    assert_eq!(storage["local"], 0, "nothing in localStorage");
+    assert_eq!(storage["cookie"], "", "no cookie");
+    assert_eq!(storage["input"], "", "the token does not stay in the field");
+    let url = storage["url"].as_str().unwrap_or_default();
+    assert!(!url.contains(TOKEN) && !url.contains('?'), "{url}");
+
+    // ---- 3. Start a sync with options; the bar moves to 100%.
+    page.id("opt-metadata")
+        .await
+        .select_by_value("all")
+        .await
+        .expect("select");
+    page.type_into("opt-concurrency", &CONCURRENCY.to_string())
+        .await;
+    page.click_id("start-sync").await;
+    page.until("the progress panel", STEP, async || {
+        page.visible("progress").await.then_some(())
+    })
+    .await;
+    let job_id = page.until_text("active-job-id", |t| t.len() == 36).await;
+    let mut seen = Vec::new();
+    let mut saw_eta = false;
+    let last = page
+        .until("the run to finish", Duration::from_secs(45), async || {
+            let sample = page
+                .js(
+                    "const bar = document.getElementById('progress');
+                     return { now: bar.getAttribute('aria-valuenow'),
+                              status: document.getElementById('active-status').dataset.status,
+                              eta: document.getElementById('progress-eta').textContent };",
+                    vec![],
+                )
+                .await;
+            if let Some(now) = sample["now"].as_str().and_then(|v| v.parse::<f64>().ok())
+                && seen.last() != Some(&now)
+            {
+                seen.push(now);
+            }
+            if sample["status"] == "running"
+                && sample["eta"].as_str().is_some_and(|e| e.ends_with(" s"))
+            {
+                saw_eta = true;
+            }
+            matches!(
+                sample["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+            .then_some(sample)
+        })
+        .await;
+    assert_eq!(last["status"], "succeeded", "{last}");
+    assert_eq!(last["now"], "100", "the bar ends at 100%: {seen:?}");
+    assert!(
+        seen.iter().any(|v| *v > 0.0 && *v < 100.0),
+        "the bar showed progress on the way: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "the bar never goes back: {seen:?}"
+    );
+    assert!(saw_eta, "an ETA was shown while the run was going");
+    assert_eq!(
+        page.text("progress-count").await,
+        format!("{TRACKS} / {TRACKS}")
+    );
+    assert_eq!(page.text("progress-percent").await, "100%");
+
+    let job = stack
+        .api
+        .get(&format!("/api/v1/tracks/sync/{job_id}"))
+        .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        job["request"]["metadata"], "all",
+        "the page sent its options"
+    );
+    assert_eq!(job["request"]["concurrency"], CONCURRENCY);
+    assert_eq!(job["tracksAdded"], TRACKS);
+    assert_eq!(job["metadataFailures"], 1);
+
+    // ---- 4. The run in the list: succeeded, counts, its metadata failure.
+    let row = format!("tr[data-testid='run-row'][data-job-id='{job_id}']");
+    let cells = page
+        .until("the run listed as succeeded", STEP, async || {
+            let cells = page
+                .js(
+                    "const row = document.querySelector(arguments[0]);
+                     if (!row || row.dataset.status !== 'succeeded') return null;
+                     return Array.from(row.cells, (c) => c.textContent.trim());",
+                    vec![json!(row)],
+                )
+                .await;
+            cells.as_array().cloned()
+        })
+        .await;
+    assert_eq!(cells[1], "api", "trigger: {cells:?}");
+    assert_eq!(cells[2], "succeeded", "outcome: {cells:?}");
+    assert_eq!(cells[5], TRACKS.to_string(), "new: {cells:?}");
+    assert_eq!(cells[9], "1", "metadata failures: {cells:?}");
+    let problems = format!("tr[data-testid='run-problems'][data-job-id='{job_id}']");
+    let summary = page
+        .js(
+            "return document.querySelector(arguments[0] + \" [data-testid='run-metadata-summary']\").textContent;",
+            vec![json!(problems)],
+        )
+        .await;
+    assert!(
+        summary
+            .as_str()
+            .is_some_and(|s| s.starts_with("1 metadata failure:")),
+        "{summary}"
+    );
+    page.click_css(&format!("{problems} [data-testid='run-metadata-errors']"))
+        .await;
+    let section = page
+        .until("the metadata errors section", STEP, async || {
+            let section = page
+                .js(
+                    "const body = document.querySelector(arguments[0] + \" [data-testid='run-metadata-errors-body']\");
+                     if (!body || body.hidden) return null;
+                     return { heading: body.querySelector('h3') && body.querySelector('h3').textContent,
+                              cells: Array.from(body.querySelectorAll('td'), (c) => c.textContent),
+                              headings: body.querySelectorAll('h1,h2,h3,h4').length };",
+                    vec![json!(problems)],
+                )
+                .await;
+            (!section.is_null()).then_some(section)
+        })
+        .await;
+    assert_eq!(section["heading"], "Metadata errors", "{section}");
+    assert_eq!(section["headings"], 1, "only that section: {section}");
+    assert!(
+        section["cells"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == &json!(stack.failing_slug))),
+        "the failing track is named: {section}"
+    );
+
+    // ---- 5. The report renders; the hostile name stays text.
+    page.click_css(&format!("{row} [data-testid='run-report']"))
+        .await;
+    let report = page
+        .until("the rendered report", STEP, async || {
+            if !page.visible("report-panel").await {
+                return None;
+            }
+            let report = page
+                .js(
+                    "const body = document.getElementById('report-body');
+                     const title = body.querySelector('h2');
+                     if (!title) return null;
+                     const newRow = Array.from(body.querySelectorAll('tr'))
+                       .find((tr) => tr.cells.length === 2 && tr.cells[0].textContent.trim() === 'New');
+                     return {
+                       title: title.textContent,
+                       sections: Array.from(body.querySelectorAll('h3'), (h) => h.textContent),
+                       newCount: newRow ? newRow.cells[1].textContent.trim() : null,
+                       newAlign: newRow ? newRow.cells[1].className : null,
+                       tables: body.querySelectorAll('table').length,
+                       items: body.querySelectorAll('ol > li').length,
+                       strong: body.querySelectorAll('strong').length,
+                       code: body.querySelectorAll('code').length,
+                       text: body.textContent,
+                       unsafe: body.querySelectorAll('img, script, iframe, object, [onerror], [style], a[href^=\"javascript\"]').length,
+                       xss: window.__mreXss === undefined ? null : window.__mreXss,
+                     };",
+                    vec![],
+                )
+                .await;
+            (!report.is_null()).then_some(report)
+        })
+        .await;
+    let title = report["title"].as_str().unwrap_or_default();
+    assert!(title.starts_with("Track sync report"), "{report}");
+    assert_eq!(report["newCount"], TRACKS.to_string(), "{report}");
+    assert_eq!(report["newAlign"], "align-right", "column alignment kept");
+    let sections: Vec<&str> = report["sections"]
+        .as_array()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for expected in ["Status", "Summary", "New tracks", "Metadata errors"] {
+        assert!(sections.contains(&expected), "{expected} in {sections:?}");
+    }
+    assert!(report["tables"].as_u64() >= Some(3), "{report}");
+    assert!(
+        report["items"].as_u64() >= Some(TRACKS as u64),
+        "the new tracks are listed"
+    );
+    assert!(report["strong"].as_u64() > Some(0) && report["code"].as_u64() > Some(0));
+    let text = report["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&job_id),
+        "the report names its run: {}",
+        &text[..text.len().min(400)]
+    );
+    assert!(
+        text.contains(HOSTILE_NAME),
+        "the hostile name is shown as the text it is"
+    );
+    assert!(text.contains(&stack.hostile_slug));
+    assert_eq!(report["unsafe"], 0, "no element came from report text");
+    assert_eq!(report["xss"], Value::Null, "no script ran");
+    if let Some(path) = std::env::var_os("MRE_ADMIN_SCREENSHOT") {
+        let png = page.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write the screenshot");
+    }
+
+    // ---- 6. The quality panel agrees with the API.
+    let quality = stack.api.get("/api/v1/tracks/quality?runs=10").await;
+    assert_eq!(quality["runs"][0]["runId"], job_id.as_str(), "{quality}");
+    let shown = page
+        .until("the quality row", STEP, async || {
+            let shown = page
+                .js(
+                    "const row = document.querySelector(\"tr[data-testid='quality-row'][data-run-id='\" + arguments[0] + \"']\");
+                     if (!row) return null;
+                     return Array.from(row.querySelectorAll('td[data-field] .pct'), (p) => p.textContent);",
+                    vec![json!(job_id)],
+                )
+                .await;
+            shown.as_array().cloned()
+        })
+        .await;
+    let expected: Vec<Value> = ["address", "phone", "email", "website", "coordinates"]
+        .iter()
+        .map(|f| {
+            let pct = quality["runs"][0]["completeness"][f].as_f64().expect("pct");
+            json!(format!("{pct:.1}%"))
+        })
+        .collect();
+    assert_eq!(shown, expected);
+
+    // ---- 7. The renderer itself, on the constructs the reports use and
+    //         on input meant to break out of them.
+    let rendered = page
+        .js(
+            r#"const md = window.mreMarkdown;
+               const html = (src) => { const d = document.createElement('div'); d.append(md.render(md.parse(src))); return d; };
+               const a = html('[ok](https://example.org/a_b) [bad](javascript:alert(1)) [data](data:text/html,x) <https://example.org/auto> see https://example.org/bare.');
+               const t = html('| a | b |\n|:--|--:|\n| `x\\|y` | \\| *em* |\n| <b>raw</b> | &lt;i&gt; |');
+               const l = html('1. **one**\n   - nested `c`\n2. two\n\n- [ ] x\n');
+               const c = html('```text\n<script>alert(1)</script>\n```\n\n# H1 #\nSetext\n---\n\n> quote');
+               return {
+                 links: Array.from(a.querySelectorAll('a'), (x) => [x.textContent, x.getAttribute('href'), x.rel]),
+                 linkText: a.textContent,
+                 cells: Array.from(t.querySelectorAll('td'), (x) => x.textContent),
+                 aligns: Array.from(t.querySelectorAll('th'), (x) => x.className),
+                 em: t.querySelectorAll('em').length,
+                 tableTags: t.querySelectorAll('b, i').length,
+                 nested: l.querySelectorAll('ol > li > ul > li > code').length,
+                 strong: l.querySelector('ol > li > strong').textContent,
+                 ol: l.querySelectorAll('ol > li').length,
+                 pre: c.querySelector('pre code').textContent,
+                 scripts: c.querySelectorAll('script').length,
+                 headings: Array.from(c.querySelectorAll('h1, h2'), (h) => h.tagName + ':' + h.textContent),
+                 quote: c.querySelector('blockquote').textContent.trim(),
+               };"#,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        rendered["links"],
+        json!([
+            [
+                "ok",
+                "https://example.org/a_b",
+                "noopener noreferrer nofollow"
+            ],
+            [
+                "https://example.org/auto",
+                "https://example.org/auto",
+                "noopener noreferrer nofollow"
+            ],
+            [
+                "https://example.org/bare",
+                "https://example.org/bare",
+                "noopener noreferrer nofollow"
+            ],
+        ]),
+        "only http(s) links: {rendered}"
+    );
+    assert!(
+        rendered["linkText"]
+            .as_str()
+            .is_some_and(|t| t.contains("bad") && t.contains("data") && t.ends_with("bare.")),
+        "{rendered}"
+    );
+    assert_eq!(
+        rendered["cells"],
+        json!(["x|y", "| em", "<b>raw</b>", "<i>"]),
+        "{rendered}"
+    );
+    assert_eq!(rendered["aligns"], json!(["align-left", "align-right"]));
+    assert_eq!(rendered["em"], 1);
+    assert_eq!(rendered["tableTags"], 0, "inline HTML stays text");
+    assert_eq!(rendered["nested"], 1, "{rendered}");
+    assert_eq!(rendered["strong"], "one");
+    assert_eq!(rendered["ol"], 2);
+    assert_eq!(rendered["pre"], "<script>alert(1)</script>");
+    assert_eq!(rendered["scripts"], 0);
+    assert_eq!(rendered["headings"], json!(["H1:H1", "H2:Setext"]));
+    assert_eq!(rendered["quote"], "quote");
+
+    // ---- 8. 409: a job is already active; the page follows it, then
+    //         cancels and resumes it.
+    let (stop, handle) = stack.worker;
+    let _ = stop.send(true);
+    handle.await.expect("worker stops");
+    let (status, queued) = stack
+        .api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/tracks/sync",
+            Some(json!({"metadata": "none"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let queued_id = queued["jobId"].as_str().expect("jobId").to_owned();
+    page.click_id("start-sync").await;
+    let notice = page
+        .until_text("notice", |t| t.contains("already active"))
+        .await;
+    assert!(notice.contains(&queued_id), "{notice}");
+    page.until_text("active-job-id", |t| t == queued_id).await;
+    page.until_text("active-status", |t| t == "queued").await;
+    let valuenow = page
+        .js(
+            "return document.getElementById('progress').getAttribute('aria-valuenow');",
+            vec![],
+        )
+        .await;
+    assert_eq!(valuenow, Value::Null, "indeterminate while queued");
+    assert!(!page.visible("error-banner").await);
+
+    page.click_id("active-cancel").await;
+    page.until_text("active-status", |t| t == "cancelled").await;
+    let job = stack
+        .api
+        .get(&format!("/api/v1/tracks/sync/{queued_id}"))
+        .await;
+    assert_eq!(job["status"], "cancelled");
+    let queued_row = format!("tr[data-testid='run-row'][data-job-id='{queued_id}']");
+    page.click_css(&format!("{queued_row} [data-testid='run-resume']"))
+        .await;
+    page.until_text("active-status", |t| t == "queued").await;
+    let job = stack
+        .api
+        .get(&format!("/api/v1/tracks/sync/{queued_id}"))
+        .await;
+    assert_eq!(job["status"], "queued", "resumed");
+    page.click_id("active-cancel").await;
+    page.until_text("active-status", |t| t == "cancelled").await;
+
+    // ---- 9. The kill switch: 503 explained, nothing enqueued.
+    let jobs_before = stack.api.get("/api/v1/tracks/sync?limit=50").await["items"]
+        .as_array()
+        .map(Vec::len);
+    page.client
+        .goto(&format!("{}/admin", stack.kill_switch_base))
+        .await
+        .expect("open the second server's page");
+    // Another origin, another session storage: the token is asked again.
+    assert_eq!(page.storage().await["session"], Value::Null);
+    page.type_into("token-input", TOKEN).await;
+    page.click_id("token-save").await;
+    page.until_text("connection", |t| t == "Connected").await;
+    page.click_id("start-sync").await;
+    let banner = page
+        .until_text("error-banner", |t| t.contains("kill switch"))
+        .await;
+    assert!(banner.contains("503"), "{banner}");
+    assert!(page.visible("error-banner").await);
+    let jobs_after = stack.api.get("/api/v1/tracks/sync?limit=50").await["items"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(jobs_before, jobs_after, "nothing was enqueued");
+
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the browser scenario took {:?}",
+        started.elapsed()
+    );
+}

@@ -1,0 +1,947 @@
+//! Phase 4 end to end: the LiveRC simulator, Postgres, the API router served
+//! on loopback, and workers, all in this process. Workers built from
+//! separate `SyncApp`s stand in for separate machines sharing one database.
+//!
+//! Covered: enqueue → poll → succeeded and the report download; 401 without
+//! a token; 409 on a second enqueue; the OpenAPI document; parity of a CLI
+//! run and an API run; a worker aborted halfway replaced after its lease;
+//! cancel then resume; two workers racing for one job, and the late writes of
+//! a fenced-out worker refused.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ingest_app::config::{
+    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+};
+use ingest_app::wiring::{SyncApp, build_sync_app};
+use ingest_app::worker::{JobRunResult, Worker, WorkerConfig};
+use ingest_core::{
+    JobRequest, JobStatus, MetadataMode, NewJob, NoProgress, SOURCE_LIVERC, StoredTrack,
+    TrackQuery, Trigger,
+};
+use liverc_sim::{RunningSim, SimConfig, Simulator};
+use serde_json::Value;
+use tokio::sync::watch;
+
+const TOKEN: &str = "test-admin-token-0123456789";
+const CONCURRENCY: u16 = 4;
+const BATCH: u32 = 20;
+
+// ------------------------------------------------------------ databases ----
+
+fn pg_admin_url() -> String {
+    std::env::var("MRE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh Postgres database, dropped when the test ends.
+struct TestDb {
+    url: String,
+    name: String,
+}
+
+impl TestDb {
+    async fn new() -> Self {
+        use sqlx::Connection as _;
+        let admin = pg_admin_url();
+        let name = format!("jobs_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = pg_admin_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+// ---------------------------------------------------------------- stack ----
+
+async fn simulator(tracks: usize, latency_ms: u64) -> RunningSim {
+    Simulator::start(
+        SimConfig {
+            tracks,
+            latency: Duration::from_millis(latency_ms),
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator starts")
+}
+
+fn sync_settings() -> SyncSettings {
+    SyncSettings {
+        metadata: MetadataMode::All,
+        metadata_enabled: true,
+        concurrency: CONCURRENCY,
+        batch_size: BATCH,
+        guard_max_share: 0.10,
+        metadata_ttl_hours: 168,
+        force: false,
+    }
+}
+
+/// One "machine": its own LiveRC client, service and report writer over the
+/// shared database.
+async fn machine(db: &TestDb, sim: &RunningSim, reports: &tempfile::TempDir) -> SyncApp {
+    build_sync_app(
+        &DatabaseConfig {
+            database_url: Some(db.url.clone()),
+        },
+        &LiveRcSettings {
+            scrape_enabled: true,
+            catalogue_url: sim.catalogue_url(),
+            track_url_template: sim.track_url_template(),
+            user_agent: None,
+            min_request_spacing_ms: 0,
+            request_timeout_secs: 10,
+            max_retries: 3,
+            max_body_mib: 5,
+            respect_robots: true,
+        },
+        &sync_settings(),
+        &ReportSettings {
+            report_dir: reports.path().to_path_buf(),
+            retention_days: 0,
+        },
+        &GeocodeSettings::default(),
+    )
+    .await
+    .expect("app wires up")
+}
+
+fn worker_config(name: &str, lease: Duration, heartbeat: Duration) -> WorkerConfig {
+    WorkerConfig {
+        worker_id: name.to_owned(),
+        lease,
+        heartbeat,
+        poll_interval: Duration::from_millis(200),
+        progress_interval: Duration::from_millis(100),
+        retry_base: Duration::from_millis(200),
+        retry_max: Duration::from_secs(1),
+    }
+}
+
+fn worker(app: &SyncApp, config: WorkerConfig) -> Worker {
+    Worker::new(
+        app.jobs.clone(),
+        app.service.clone(),
+        app.report_writer.clone(),
+        sync_settings().options(Trigger::Api),
+        config,
+        None,
+    )
+}
+
+/// The API router of `app`, served on loopback; returns its base URL.
+async fn serve_api(app: &SyncApp) -> String {
+    let metrics = app.metrics.clone();
+    let state = ingest_http::ApiState {
+        jobs: app.jobs.clone(),
+        tracks: app.repository.clone(),
+        reports: app.reports.clone(),
+        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
+            metrics.render()
+        }),
+        admin_tokens: ingest_http::AdminTokens::new([TOKEN]).expect("valid token"),
+        job_defaults: ingest_http::JobDefaults {
+            metadata: MetadataMode::All,
+            ..ingest_http::JobDefaults::default()
+        },
+        scrape_enabled: true,
+        body_limit: ingest_http::DEFAULT_BODY_LIMIT,
+        clock: Arc::new(ingest_core::SystemClock),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, ingest_http::router(state)).await;
+    });
+    format!("http://{addr}")
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(base: String) -> Self {
+        Self {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, ct, r.text().await.expect("body"))
+    }
+
+    async fn job(&self, id: &str) -> Value {
+        let (status, _, body) = self.get(&format!("/api/v1/tracks/sync/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("job JSON")
+    }
+
+    /// Poll until the job's status satisfies `done`.
+    async fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let job = self.job(id).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn status_is(s: &'static str) -> impl Fn(&Value) -> bool {
+    move |j| j["status"] == s
+}
+
+/// Spawn a worker's loop; the sender stops it.
+fn spawn_worker(w: Worker) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = watch::channel(false);
+    let handle = tokio::spawn(async move { w.run(rx).await });
+    (tx, handle)
+}
+
+/// The stored catalogue in a comparable form: everything a sync decides,
+/// nothing that records when it ran.
+async fn final_state(app: &SyncApp) -> BTreeMap<String, Value> {
+    let rows: Vec<StoredTrack> = app
+        .repository
+        .list_tracks(
+            SOURCE_LIVERC,
+            TrackQuery {
+                active_only: false,
+                limit: 100_000,
+                offset: 0,
+            },
+        )
+        .await
+        .expect("list tracks");
+    let mut out = BTreeMap::new();
+    for t in rows {
+        let v = serde_json::json!({
+            "name": t.catalogue.name,
+            "trackUrl": t.catalogue.track_url,
+            "eventsUrl": t.catalogue.events_url,
+            "lastUpdatedText": t.catalogue.last_updated_text,
+            "profile": serde_json::to_value(&t.profile).expect("json"),
+            "geo": t.geo.is_some(),
+            "active": t.is_active,
+            "contentHash": t.content_hash,
+            "etag": t.validators.etag,
+            "fetched": t.metadata_fetched_at.is_some(),
+        });
+        assert!(
+            out.insert(t.slug.clone(), v).is_none(),
+            "duplicate {}",
+            t.slug
+        );
+    }
+    out
+}
+
+/// An uninterrupted CLI run of the same site into a fresh database.
+async fn reference_state(sim: &RunningSim) -> BTreeMap<String, Value> {
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, sim, &reports).await;
+    let summary = app
+        .service
+        .run_sync(
+            &sync_settings().options(Trigger::Cli),
+            app.report_writer.as_ref(),
+            &NoProgress,
+        )
+        .await;
+    assert_eq!(summary.status, ingest_core::RunStatus::Succeeded);
+    final_state(&app).await
+}
+
+/// A report body without what legitimately differs between two runs of the
+/// same site: run ids, times, durations, the trigger line, stage timings.
+fn normalise_report(body: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_timings = false;
+    for line in body.lines() {
+        if line.starts_with("## ") {
+            in_timings = line.starts_with("## Stage timings");
+        }
+        if in_timings
+            || line.starts_with("# Track sync report")
+            || [
+                "| Run |",
+                "| Trigger |",
+                "| Started |",
+                "| Finished |",
+                "| Duration |",
+            ]
+            .iter()
+            .any(|p| line.starts_with(p))
+        {
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n")
+}
+
+// ---------------------------------------------------------------- tests ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn enqueue_poll_succeed_and_download_the_report() {
+    let sim = simulator(120, 2).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let api = Api::new(serve_api(&app).await);
+
+    // No token, a wrong token: 401 and nothing enqueued.
+    let r = api
+        .http
+        .post(format!("{}/api/v1/tracks/sync", api.base))
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 401);
+    let r = api
+        .http
+        .get(format!("{}/api/v1/tracks/sync", api.base))
+        .bearer_auth("wrong-token-0123456789")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(app.jobs.list(10).await.expect("list").is_empty());
+
+    // Enqueue; a second enqueue while it is active: 409 naming the first.
+    let (status, body) = api
+        .post("/api/v1/tracks/sync", r#"{"metadata":"all"}"#)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["jobId"].as_str().expect("jobId").to_owned();
+    let (status, body) = api.post("/api/v1/tracks/sync", "{}").await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "sync_active");
+    assert_eq!(body["error"]["jobId"], id.as_str());
+
+    // A worker picks it up; poll until it is done.
+    let (stop, handle) = spawn_worker(worker(
+        &app,
+        worker_config("w1", Duration::from_secs(10), Duration::from_secs(2)),
+    ));
+    let job = api.wait_for(&id, "success", status_is("succeeded")).await;
+    assert_eq!(job["trigger"], "api");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["tracksAdded"], 120);
+    assert_eq!(job["processed"], 120);
+    assert_eq!(job["total"], 120);
+    assert_eq!(job["metadataFailures"], 0);
+    assert!(job["completedAt"].is_string() && job["startedAt"].is_string());
+    let report_url = job["reportUrl"].as_str().expect("reportUrl").to_owned();
+
+    let (status, content_type, report) = api.get(&report_url).await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/markdown"), "{content_type}");
+    assert!(report.contains(&id), "the report names its run");
+    assert!(report.contains("| New | 120 |"), "{report}");
+
+    // The list and the catalogue.
+    let (status, _, list) = api.get("/api/v1/tracks/sync?limit=5").await;
+    assert_eq!(status, 200);
+    assert!(list.contains(&id));
+    let (status, _, tracks) = api
+        .get("/api/v1/tracks?active=true&limit=10&offset=0")
+        .await;
+    assert_eq!(status, 200);
+    let tracks: Value = serde_json::from_str(&tracks).expect("json");
+    assert_eq!(tracks["total"], 120);
+    assert_eq!(tracks["items"].as_array().map(Vec::len), Some(10));
+
+    // The OpenAPI document lists every route.
+    let (status, _, doc) = api.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&doc).expect("OpenAPI JSON");
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/v1/tracks/sync", "post"),
+        ("/api/v1/tracks/sync", "get"),
+        ("/api/v1/tracks/sync/{jobId}", "get"),
+        ("/api/v1/tracks/sync/{jobId}/report", "get"),
+        ("/api/v1/tracks/sync/{jobId}/resume", "post"),
+        ("/api/v1/tracks/sync/{jobId}/cancel", "post"),
+        ("/api/v1/tracks", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    let (status, _, metrics) = api.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("liverc_sync_runs_total{outcome=\"succeeded\"} 1"),
+        "run metrics exported: {metrics}"
+    );
+
+    let _ = stop.send(true);
+    handle.await.expect("worker stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cli_run_and_an_api_run_agree() {
+    let sim = simulator(150, 1).await;
+
+    // The CLI path.
+    let db_cli = TestDb::new().await;
+    let reports_cli = tempfile::tempdir().expect("dir");
+    let cli = machine(&db_cli, &sim, &reports_cli).await;
+    let cli_summary = cli
+        .service
+        .run_sync(
+            &sync_settings().options(Trigger::Cli),
+            cli.report_writer.as_ref(),
+            &NoProgress,
+        )
+        .await;
+
+    // The API path: enqueue, a worker runs it.
+    let db_api = TestDb::new().await;
+    let reports_api = tempfile::tempdir().expect("dir");
+    let app = machine(&db_api, &sim, &reports_api).await;
+    let api = Api::new(serve_api(&app).await);
+    let (status, body) = api
+        .post("/api/v1/tracks/sync", r#"{"metadata":"all"}"#)
+        .await;
+    assert_eq!(status, 202);
+    let id = body["jobId"].as_str().expect("jobId").to_owned();
+    let (stop, handle) = spawn_worker(worker(
+        &app,
+        worker_config("w1", Duration::from_secs(10), Duration::from_secs(2)),
+    ));
+    let job = api.wait_for(&id, "success", status_is("succeeded")).await;
+    let _ = stop.send(true);
+    handle.await.expect("worker stops");
+
+    // Identical counts.
+    let run_id: uuid::Uuid = id.parse().expect("uuid");
+    let api_summary = app
+        .jobs
+        .get(run_id)
+        .await
+        .expect("get")
+        .and_then(|j| j.summary)
+        .expect("summary stored");
+    let counts = |s: &ingest_core::SyncSummary| {
+        (
+            s.status,
+            [
+                s.tracks_total,
+                s.tracks_added,
+                s.tracks_updated,
+                s.tracks_unchanged,
+                s.tracks_churn_only,
+                s.tracks_deactivated,
+                s.tracks_reactivated,
+                s.metadata_fetched,
+                s.metadata_not_modified,
+                s.metadata_skipped,
+                s.metadata_failures,
+                s.validation_anomalies,
+            ],
+        )
+    };
+    assert_eq!(counts(&cli_summary), counts(&api_summary));
+    assert_eq!(job["tracksAdded"], cli_summary.tracks_added);
+
+    // Identical report bodies but for run id, times and trigger.
+    let cli_report = cli
+        .reports
+        .get_report(cli_summary.run_id)
+        .await
+        .expect("get")
+        .expect("CLI report archived");
+    let api_report = app
+        .reports
+        .get_report(run_id)
+        .await
+        .expect("get")
+        .expect("API report archived");
+    assert_eq!(cli_report.trigger, "cli");
+    assert_eq!(api_report.trigger, "api");
+    assert_eq!(
+        normalise_report(&cli_report.body),
+        normalise_report(&api_report.body)
+    );
+    assert_eq!(final_state(&cli).await, final_state(&app).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crashed_worker_is_replaced_once_its_lease_expires() {
+    const TRACKS: usize = 200;
+    let sim = simulator(TRACKS, 15).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let a = machine(&db, &sim, &reports).await;
+    let b = machine(&db, &sim, &reports).await;
+    let job = a
+        .jobs
+        .enqueue(&NewJob {
+            source: SOURCE_LIVERC.to_owned(),
+            trigger: Trigger::Cron,
+            request: JobRequest {
+                metadata: MetadataMode::All,
+                ..JobRequest::default()
+            },
+            max_attempts: 3,
+        })
+        .await
+        .expect("enqueue");
+    sim.reset_stats();
+
+    // Worker A runs until about a third is stored, then dies without any
+    // cleanup: its task is aborted mid-flight.
+    let lease = Duration::from_secs(2);
+    let (_stop_a, handle_a) = spawn_worker(worker(
+        &a,
+        worker_config("a", lease, Duration::from_millis(300)),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let j = a.jobs.get(job.id).await.expect("get").expect("job");
+        if j.progress.processed >= (TRACKS / 3) as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "worker A made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    handle_a.abort();
+    let _ = handle_a.await;
+    let killed_at = Instant::now();
+    let j = a.jobs.get(job.id).await.expect("get").expect("job");
+    assert_eq!(
+        j.status,
+        JobStatus::Running,
+        "the dead worker still holds it"
+    );
+
+    // Worker B takes it over after the lease expires and finishes it.
+    let (stop_b, handle_b) = spawn_worker(worker(
+        &b,
+        worker_config("b", lease, Duration::from_millis(300)),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let j = b.jobs.get(job.id).await.expect("get").expect("job");
+        if j.status.is_final() {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "worker B did not finish: {j:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = stop_b.send(true);
+    handle_b.await.expect("worker B stops");
+    assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 2);
+    assert!(
+        done.completed_at.is_some() && killed_at.elapsed() >= lease,
+        "taken over only after the lease"
+    );
+
+    // At most tracks + concurrency + batch dashboards were requested.
+    let requested = sim.stats().dashboard.total;
+    let bound = (TRACKS + usize::from(CONCURRENCY) + BATCH as usize) as u64;
+    assert!(
+        requested <= bound,
+        "{requested} dashboard requests, bound {bound}"
+    );
+    assert!(requested >= TRACKS as u64);
+
+    // One report covering both attempts; the database equals an
+    // uninterrupted run's.
+    let summary = done.summary.expect("summary");
+    assert_eq!(summary.tracks_added, TRACKS as u64);
+    let report = b
+        .reports
+        .get_report(job.id)
+        .await
+        .expect("get")
+        .expect("report");
+    assert!(
+        report.body.contains(&format!("| New | {TRACKS} |")),
+        "{}",
+        report.body
+    );
+    let state = final_state(&b).await;
+    assert_eq!(state.len(), TRACKS, "no track lost or duplicated");
+    assert_eq!(state, reference_state(&sim).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_then_resume_ends_like_an_uninterrupted_run() {
+    const TRACKS: usize = 160;
+    let sim = simulator(TRACKS, 15).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let api = Api::new(serve_api(&app).await);
+    let (stop, handle) = spawn_worker(worker(
+        &app,
+        worker_config("w", Duration::from_secs(10), Duration::from_millis(100)),
+    ));
+
+    let (status, body) = api
+        .post("/api/v1/tracks/sync", r#"{"metadata":"all"}"#)
+        .await;
+    assert_eq!(status, 202);
+    let id = body["jobId"].as_str().expect("jobId").to_owned();
+    api.wait_for(&id, "some progress", |j| {
+        j["processed"].as_u64() >= Some(40)
+    })
+    .await;
+    let (status, body) = api
+        .post(&format!("/api/v1/tracks/sync/{id}/cancel"), "")
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let cancelled = api.wait_for(&id, "cancel", status_is("cancelled")).await;
+    let processed = cancelled["processed"].as_u64().expect("processed");
+    assert!(processed < TRACKS as u64, "cancelled before the end");
+    let checkpoint = app
+        .jobs
+        .checkpoint(id.parse().expect("uuid"))
+        .await
+        .expect("cp");
+    assert_eq!(
+        checkpoint.done_slugs.len() as u64,
+        processed,
+        "the checkpoint stays"
+    );
+    // Cancelling a final job is refused.
+    let (status, _) = api
+        .post(&format!("/api/v1/tracks/sync/{id}/cancel"), "")
+        .await;
+    assert_eq!(status, 409);
+
+    let (status, body) = api
+        .post(&format!("/api/v1/tracks/sync/{id}/resume"), "")
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let done = api.wait_for(&id, "success", status_is("succeeded")).await;
+    assert_eq!(
+        done["tracksAdded"], TRACKS as u64,
+        "one report over both attempts"
+    );
+    assert_eq!(done["attempts"], 2);
+    let _ = stop.send(true);
+    handle.await.expect("worker stops");
+
+    let state = final_state(&app).await;
+    assert_eq!(state.len(), TRACKS);
+    assert_eq!(state, reference_state(&sim).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
+    const TRACKS: usize = 240;
+    let sim = simulator(TRACKS, 40).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let a = machine(&db, &sim, &reports).await;
+    let b = machine(&db, &sim, &reports).await;
+    let new_job = || NewJob {
+        source: SOURCE_LIVERC.to_owned(),
+        trigger: Trigger::Api,
+        request: JobRequest {
+            metadata: MetadataMode::All,
+            ..JobRequest::default()
+        },
+        max_attempts: 3,
+    };
+    let (_tx, rx) = watch::channel(false);
+
+    // 1. Two workers ask for the one job at the same instant: it runs once.
+    let first = a.jobs.enqueue(&new_job()).await.expect("enqueue");
+    let wa = worker(
+        &a,
+        worker_config("a", Duration::from_secs(10), Duration::from_millis(300)),
+    );
+    let wb = worker(
+        &b,
+        worker_config("b", Duration::from_secs(10), Duration::from_millis(300)),
+    );
+    let (ra, rb) = tokio::join!(wa.run_once(rx.clone()), wb.run_once(rx.clone()));
+    let (ra, rb) = (ra.expect("claim"), rb.expect("claim"));
+    assert_eq!(
+        usize::from(ra.is_some()) + usize::from(rb.is_some()),
+        1,
+        "exactly one worker ran the job"
+    );
+    let done = a.jobs.get(first.id).await.expect("get").expect("job");
+    assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 1);
+
+    // 2. Worker A holds a 1 s lease it does not renew in time (heartbeat
+    // every 30 s) while its run takes longer; B takes the job over when the
+    // lease expires. A's next batch, progress and outcome are refused: it
+    // stops and records nothing; B finishes the job.
+    let second = a.jobs.enqueue(&new_job()).await.expect("enqueue");
+    let wa = worker(
+        &a,
+        worker_config("a", Duration::from_secs(1), Duration::from_secs(30)),
+    );
+    let take_over = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(r) = wb.run_once(rx.clone()).await.expect("claim") {
+                return r;
+            }
+            let j = b.jobs.get(second.id).await.expect("get").expect("job");
+            assert!(
+                !j.status.is_final(),
+                "A finished before its lease ran out: {j:?}"
+            );
+            assert!(Instant::now() < deadline, "B never got the job");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let (ra, rb) = tokio::join!(wa.run_once(rx.clone()), take_over);
+    assert_eq!(ra.expect("claim"), Some(JobRunResult::LeaseLost));
+    assert!(matches!(rb, JobRunResult::Recorded { .. }), "{rb:?}");
+    let done = a.jobs.get(second.id).await.expect("get").expect("job");
+    assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 2);
+    let state = final_state(&a).await;
+    assert_eq!(state.len(), TRACKS);
+    assert_eq!(state, reference_state(&sim).await);
+    // One report per run, under the job's id: A wrote none for the second.
+    let archived = a
+        .reports
+        .list_reports(SOURCE_LIVERC, 10)
+        .await
+        .expect("list");
+    let ids: Vec<_> = archived.iter().map(|r| r.run_id).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&first.id) && ids.contains(&second.id));
+}
+
+// --------------------------------------------------------------- alerts ----
+
+fn alerting_worker(app: &SyncApp, url: &str, sla: Option<Duration>) -> Worker {
+    let notifier = ingest_alerts::WebhookNotifier::new(ingest_alerts::WebhookConfig {
+        timeout: Duration::from_millis(500),
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(50),
+        ..ingest_alerts::WebhookConfig::new(url)
+    })
+    .expect("webhook config");
+    Worker::new(
+        app.jobs.clone(),
+        app.service.clone(),
+        app.report_writer.clone(),
+        sync_settings().options(Trigger::Api),
+        worker_config("alerts", Duration::from_secs(10), Duration::from_secs(2)),
+        Some(ingest_app::worker::AlertHook {
+            notifier: Arc::new(notifier),
+            sla,
+            public_url: Some("http://ingest.example".to_owned()),
+        }),
+    )
+}
+
+/// Enqueue and run one job to its end with `w`; returns the job.
+async fn run_job(app: &SyncApp, w: &Worker, force: bool) -> ingest_core::Job {
+    let job = app
+        .jobs
+        .enqueue(&NewJob {
+            source: SOURCE_LIVERC.to_owned(),
+            trigger: Trigger::Cron,
+            request: JobRequest {
+                metadata: MetadataMode::All,
+                force,
+                ..JobRequest::default()
+            },
+            max_attempts: 1,
+        })
+        .await
+        .expect("enqueue");
+    let (_tx, rx) = watch::channel(false);
+    let result = w.run_once(rx).await.expect("claim").expect("a job was due");
+    assert!(
+        matches!(result, JobRunResult::Recorded { .. }),
+        "{result:?}"
+    );
+    app.jobs.get(job.id).await.expect("get").expect("job")
+}
+
+/// The events the webhook received once `n` have arrived (and a moment
+/// more, to catch any extra).
+async fn events(server: &wiremock::MockServer, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = server.received_requests().await.unwrap_or_default();
+        if got.len() >= n || Instant::now() > deadline {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let got = server.received_requests().await.unwrap_or_default();
+            server.reset().await;
+            wiremock::Mock::given(wiremock::matchers::method("POST"))
+                .respond_with(wiremock::ResponseTemplate::new(200))
+                .mount(server)
+                .await;
+            return got
+                .iter()
+                .map(|r| {
+                    let v: Value = serde_json::from_slice(&r.body).expect("JSON alert");
+                    v["event"].as_str().unwrap_or("?").to_owned()
+                })
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failures_guard_refusals_and_sla_breaches_each_send_one_alert() {
+    let sim = simulator(60, 1).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let hook = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let w = alerting_worker(&app, &hook.uri(), None);
+
+    // A catalogue of the wrong shape: the job fails, one alert.
+    sim.site().inject_catalogue(liverc_sim::Fault::Malformed, 1);
+    let job = run_job(&app, &w, false).await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(events(&hook, 1).await, ["job_failed"]);
+
+    // A clean run: no alert.
+    let job = run_job(&app, &w, false).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert!(events(&hook, 0).await.is_empty());
+
+    // A third of the catalogue vanishes: the guard refuses, one alert.
+    sim.site().truncate_catalogue(Some(40));
+    let job = run_job(&app, &w, false).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(
+        job.summary.as_ref().map(|s| s.status),
+        Some(ingest_core::RunStatus::GuardRefused)
+    );
+    assert_eq!(events(&hook, 1).await, ["guard_refused"]);
+    sim.site().truncate_catalogue(None);
+
+    // Over the SLA: one alert.
+    let slow = alerting_worker(&app, &hook.uri(), Some(Duration::from_millis(1)));
+    let job = run_job(&app, &slow, false).await;
+    assert_eq!(job.status, JobStatus::Succeeded);
+    assert_eq!(events(&hook, 1).await, ["sla_breached"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_webhook_never_fails_or_holds_up_a_run() {
+    let sim = simulator(40, 1).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    // A port nobody listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/hook", l.local_addr().expect("addr"))
+    };
+    let w = alerting_worker(&app, &dead, Some(Duration::from_millis(1)));
+    sim.site().inject_catalogue(liverc_sim::Fault::Malformed, 1);
+    let started = Instant::now();
+    let job = run_job(&app, &w, false).await;
+    assert_eq!(
+        job.status,
+        JobStatus::Failed,
+        "the failure itself is recorded"
+    );
+    let job = run_job(&app, &w, false).await;
+    assert_eq!(job.status, JobStatus::Succeeded, "{:?}", job.error);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "alert delivery must not hold up runs"
+    );
+}

@@ -1,0 +1,90 @@
+#![doc = include_str!("../README.md")]
+
+mod admin;
+mod auth;
+mod dto;
+mod error;
+mod extract;
+mod openapi;
+mod routes;
+mod state;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use auth::{AdminTokens, MIN_TOKEN_LEN, TokenError};
+pub use state::{ApiState, DEFAULT_BODY_LIMIT, JobDefaults, MetricsEndpoint};
+
+use crate::error::{ApiError, code};
+
+/// The whole HTTP application: every route, authentication of `/api/`, the
+/// body limit, the error shape for unknown routes and methods, and request
+/// tracing. Serve it with `axum::serve`.
+pub fn router(state: ApiState) -> Router {
+    if state.admin_tokens.is_empty() {
+        tracing::warn!("no admin token configured: every /api/ request will be refused with 401");
+    }
+    let body_limit = state.body_limit;
+    let state = Arc::new(state);
+    let (api, _document) = routes::documented().split_for_parts();
+    // The static `/admin` page is merged into this router; it is public, and
+    // `auth::require_token` keeps guarding everything under `/api/` by
+    // prefix, whatever is added.
+    api.merge(admin::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(Arc::clone(&state))
+        // Extractors and the wire agree on one limit.
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        // Outside the limit: an unauthenticated caller gets 401, never 413.
+        .layer(middleware::from_fn_with_state(state, auth::require_token))
+        .layer(middleware::map_response_with_state(
+            body_limit,
+            body_limit_error,
+        ))
+        // Outermost but for tracing: every `/admin` response, errors and
+        // 401s included, carries the page's security headers.
+        .layer(middleware::from_fn(admin::security_headers))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// The OpenAPI 3.1 document of every route [`router`] serves (also served
+/// at `/api/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::documented().into_openapi()
+}
+
+/// Any 413 (the limit layer answers before a handler runs, with an empty
+/// body) becomes the error shape, naming the limit.
+async fn body_limit_error(State(limit): State<usize>, response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::payload_too_large(limit).into_response()
+    } else {
+        response
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found(code::NOT_FOUND, "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    )
+}

@@ -1,0 +1,267 @@
+//! Sync jobs: enqueue (`POST /api/v1/tracks/sync`, also cron's entry point),
+//! follow, list, read the report of, cancel and resume.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ingest_core::{Job, JobRequest, NewJob};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::Shared;
+use crate::dto::{JobList, JobView, SyncRequest, job_path};
+use crate::error::{ApiError, ErrorBody, code};
+use crate::extract::{ApiQuery, JobIdPath, OptionalJson, TriggerHeader};
+
+/// Accepted `concurrency` of a sync request.
+const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=64;
+/// `GET /api/v1/tracks/sync?limit=`: default and maximum.
+const DEFAULT_JOB_LIMIT: u32 = 20;
+const MAX_JOB_LIMIT: u32 = 200;
+
+/// A job as a 202 with its URL in `Location`.
+fn accepted(state: &Shared, job: Job) -> Response {
+    let location = job_path(job.id);
+    let view = JobView::new(job, state.clock.now(), false);
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response()
+}
+
+/// Start a sync of the catalogue.
+///
+/// Enqueues a job that a worker runs; follow it at the `Location` returned.
+/// Cron calls this same route with `X-MRE-Trigger: cron`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tracks/sync",
+    tag = "sync",
+    params(
+        ("X-MRE-Trigger" = Option<String>, Header,
+            description = "`cron` marks a run started by cron; default `api`"),
+    ),
+    request_body(
+        content = Option<SyncRequest>,
+        content_type = "application/json",
+        description = "Optional: an empty body takes the server's defaults",
+    ),
+    responses(
+        (status = 202, description = "Enqueued", body = JobView,
+            headers(("Location" = String, description = "The job's URL"))),
+        (status = 400, description = "`invalid_json`, `invalid_header`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 409, description = "`sync_active`: the source has a queued or running job, whose id is `error.jobId`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: unknown field, wrong type, or `concurrency` outside 1–64", body = ErrorBody),
+        (status = 503, description = "`scrape_disabled` (kill switch; nothing enqueued) or `unavailable`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn enqueue_sync(
+    State(state): State<Shared>,
+    TriggerHeader(trigger): TriggerHeader,
+    OptionalJson(body): OptionalJson<SyncRequest>,
+) -> Result<Response, ApiError> {
+    if let Some(c) = body.concurrency
+        && !CONCURRENCY.contains(&c)
+    {
+        return Err(ApiError::unprocessable(format!(
+            "concurrency must be between {} and {}",
+            CONCURRENCY.start(),
+            CONCURRENCY.end()
+        )));
+    }
+    if !state.scrape_enabled {
+        return Err(ApiError::scrape_disabled());
+    }
+    let defaults = &state.job_defaults;
+    let new_job = NewJob {
+        source: defaults.source.clone(),
+        trigger,
+        request: JobRequest {
+            metadata: body.metadata.map_or(defaults.metadata, Into::into),
+            concurrency: body.concurrency,
+            force: body.force.unwrap_or(false),
+        },
+        // The queue requires at least one attempt.
+        max_attempts: defaults.max_attempts.max(1),
+    };
+    let job = state.jobs.enqueue(&new_job).await?;
+    tracing::info!(job_id = %job.id, trigger = trigger.as_str(), "sync job enqueued");
+    Ok(accepted(&state, job))
+}
+
+/// Query of `GET /api/v1/tracks/sync`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct JobListQuery {
+    /// Jobs to return, newest first: 1–200, default 20.
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+}
+
+/// Recent sync jobs, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tracks/sync",
+    tag = "sync",
+    params(JobListQuery),
+    responses(
+        (status = 200, description = "Recent jobs", body = JobList),
+        (status = 400, description = "`invalid_query`: `limit` outside 1–200", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list_jobs(
+    State(state): State<Shared>,
+    ApiQuery(query): ApiQuery<JobListQuery>,
+) -> Result<Json<JobList>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_JOB_LIMIT);
+    if !(1..=MAX_JOB_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            code::INVALID_QUERY,
+            format!("limit must be between 1 and {MAX_JOB_LIMIT}"),
+        ));
+    }
+    let jobs = state.jobs.list(limit).await?;
+    let now = state.clock.now();
+    // One report lookup per job would be a query per row: the list shows a
+    // report URL when the job's summary names a report file.
+    let items = jobs
+        .into_iter()
+        .map(|job| JobView::new(job, now, false))
+        .collect();
+    Ok(Json(JobList { items, limit }))
+}
+
+/// One sync job: status, progress, counts, report.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tracks/sync/{jobId}",
+    tag = "sync",
+    params(("jobId" = uuid::Uuid, Path, description = "The job (= run) id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 400, description = "`invalid_job_id`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_job(
+    State(state): State<Shared>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Json<JobView>, ApiError> {
+    let job = state
+        .jobs
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::from(ingest_core::JobError::NotFound(id)))?;
+    let has_file = job
+        .summary
+        .as_ref()
+        .is_some_and(|s| s.report_file.is_some());
+    // The archive may hold a report the summary does not name (a worker
+    // that archived, then died before finishing the job). A failing lookup
+    // only costs the link, not the answer.
+    let archived = !has_file
+        && match state.reports.get_report(id).await {
+            Ok(report) => report.is_some(),
+            Err(e) => {
+                tracing::warn!(job_id = %id, error = %e, "report lookup failed");
+                false
+            }
+        };
+    Ok(Json(JobView::new(job, state.clock.now(), archived)))
+}
+
+/// The job's run report, as Markdown.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tracks/sync/{jobId}/report",
+    tag = "sync",
+    params(("jobId" = uuid::Uuid, Path, description = "The job (= run) id")),
+    responses(
+        (status = 200, description = "The archived report", content_type = "text/markdown; charset=utf-8", body = String),
+        (status = 400, description = "`invalid_job_id`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`report_not_found`: no report archived for this id (yet)", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn get_report(
+    State(state): State<Shared>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Response, ApiError> {
+    let report = state.reports.get_report(id).await?.ok_or_else(|| {
+        ApiError::not_found(
+            code::REPORT_NOT_FOUND,
+            format!("no report is archived for job {id}"),
+        )
+    })?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        report.body,
+    )
+        .into_response())
+}
+
+/// Put a failed or cancelled job back in the queue (same id, checkpoint
+/// kept: it continues where it stopped).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tracks/sync/{jobId}/resume",
+    tag = "sync",
+    params(("jobId" = uuid::Uuid, Path, description = "The job (= run) id")),
+    responses(
+        (status = 202, description = "Queued again", body = JobView,
+            headers(("Location" = String, description = "The job's URL"))),
+        (status = 400, description = "`invalid_job_id`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 409, description = "`invalid_state` (not failed or cancelled) or `sync_active` (another job of the source is active)", body = ErrorBody),
+        (status = 503, description = "`scrape_disabled` or `unavailable`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn resume_job(
+    State(state): State<Shared>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Response, ApiError> {
+    if !state.scrape_enabled {
+        return Err(ApiError::scrape_disabled());
+    }
+    let job = state.jobs.resume(id).await?;
+    tracing::info!(job_id = %id, "sync job resumed");
+    Ok(accepted(&state, job))
+}
+
+/// Cancel a job: a queued one at once, a running one at its worker's next
+/// batch (`cancelRequested` shows the request until then).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tracks/sync/{jobId}/cancel",
+    tag = "sync",
+    params(("jobId" = uuid::Uuid, Path, description = "The job (= run) id")),
+    responses(
+        (status = 202, description = "Cancelled, or cancellation requested", body = JobView,
+            headers(("Location" = String, description = "The job's URL"))),
+        (status = 400, description = "`invalid_job_id`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`job_not_found`", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: the job is already final", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn cancel_job(
+    State(state): State<Shared>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Response, ApiError> {
+    let job = state.jobs.request_cancel(id).await?;
+    tracing::info!(job_id = %id, status = %job.status, "sync job cancellation requested");
+    Ok(accepted(&state, job))
+}

@@ -1,0 +1,75 @@
+//! The stored track catalogue, paged (`GET /api/v1/tracks`).
+
+use axum::Json;
+use axum::extract::State;
+use ingest_core::TrackQuery;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::Shared;
+use crate::dto::{TrackPage, TrackView};
+use crate::error::{ApiError, ErrorBody, code};
+use crate::extract::ApiQuery;
+
+const DEFAULT_TRACK_LIMIT: u32 = 100;
+const MAX_TRACK_LIMIT: u32 = 1000;
+
+/// Query of `GET /api/v1/tracks`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TrackListQuery {
+    /// `true` (default): active tracks only; `false`: every track, inactive
+    /// ones included.
+    active: Option<bool>,
+    /// Page size: 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Tracks to skip (ordered by slug); default 0.
+    offset: Option<u32>,
+}
+
+/// A page of the stored tracks of the configured source, ordered by slug.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tracks",
+    tag = "tracks",
+    params(TrackListQuery),
+    responses(
+        (status = 200, description = "A page of tracks", body = TrackPage),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 503, description = "`unavailable`", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn list_tracks(
+    State(state): State<Shared>,
+    ApiQuery(query): ApiQuery<TrackListQuery>,
+) -> Result<Json<TrackPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_TRACK_LIMIT);
+    if !(1..=MAX_TRACK_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            code::INVALID_QUERY,
+            format!("limit must be between 1 and {MAX_TRACK_LIMIT}"),
+        ));
+    }
+    let offset = query.offset.unwrap_or(0);
+    let active_only = query.active.unwrap_or(true);
+    let source = state.job_defaults.source.as_str();
+    let (page, total) = tokio::join!(
+        state.tracks.list_tracks(
+            source,
+            TrackQuery {
+                active_only,
+                limit,
+                offset,
+            },
+        ),
+        state.tracks.count_tracks(source, active_only),
+    );
+    Ok(Json(TrackPage {
+        items: page?.into_iter().map(TrackView::from).collect(),
+        total: total?,
+        limit,
+        offset,
+    }))
+}
