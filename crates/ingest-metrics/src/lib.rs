@@ -116,6 +116,7 @@ pub struct Metrics {
     last_run: Family<OutcomeLabels, GaugeF64>,
     active_tracks: Gauge,
     completeness: Family<FieldLabels, GaugeF64>,
+    last_run_anomalies: Gauge,
 }
 
 impl Default for Metrics {
@@ -243,6 +244,13 @@ impl Metrics {
             completeness.clone(),
         );
 
+        let last_run_anomalies = Gauge::default();
+        registry.register(
+            "liverc_last_run_validation_anomalies",
+            "Validation anomalies of the last finished run (data quality over time, beside the completeness gauges)",
+            last_run_anomalies.clone(),
+        );
+
         // Series that exist from the start, so that `increase()` and alerts
         // see a zero rather than nothing before the first event.
         for status in RUN_STATUSES {
@@ -280,6 +288,7 @@ impl Metrics {
             last_run,
             active_tracks,
             completeness,
+            last_run_anomalies,
         }
     }
 
@@ -400,6 +409,8 @@ impl SyncMetrics for Metrics {
             RunStatus::Succeeded | RunStatus::GuardRefused
         ) {
             self.set_completeness(&report.completeness);
+            self.last_run_anomalies
+                .set(i64::try_from(c.validation_anomalies).unwrap_or(i64::MAX));
         }
     }
 }

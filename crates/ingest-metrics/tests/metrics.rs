@@ -219,6 +219,7 @@ fn every_family_is_declared_before_anything_happens() {
         ("liverc_last_run_timestamp_seconds", "gauge"),
         ("liverc_active_tracks", "gauge"),
         ("liverc_track_field_completeness_ratio", "gauge"),
+        ("liverc_last_run_validation_anomalies", "gauge"),
     ];
     // Known only once a run has finished: absent until then, rather than a
     // misleading zero.
@@ -316,6 +317,7 @@ fn run_finished_takes_the_report_counters() {
         r.finished_at.timestamp() as f64
     );
     assert_eq!(e.value("liverc_active_tracks", &[]), 1_000.0);
+    assert_eq!(e.value("liverc_last_run_validation_anomalies", &[]), 6.0);
     for (field, ratio) in [
         ("address", 0.974),
         ("phone", 0.712),
