@@ -163,6 +163,7 @@ fn spawn_worker(app: &SyncApp) -> (watch::Sender<bool>, tokio::task::JoinHandle<
             progress_interval: Duration::from_millis(100),
             retry_base: Duration::from_millis(200),
             retry_max: Duration::from_secs(1),
+            dashboards_enabled: true,
         },
         None,
     );
@@ -252,8 +253,7 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A chromedriver process on a loopback port, in its own process group so
-/// that the browsers it starts end with it. Killed on drop.
+/// A chromedriver process on a loopback port. Killed on drop.
 struct ChromeDriver {
     child: Child,
     url: String,
@@ -263,7 +263,6 @@ struct ChromeDriver {
 
 impl ChromeDriver {
     async fn start(driver: &Path) -> Self {
-        use std::os::unix::process::CommandExt as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("chromedriver.log");
         let port = free_port();
@@ -273,7 +272,6 @@ impl ChromeDriver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
         let mut this = Self {
@@ -317,14 +315,9 @@ impl ChromeDriver {
 }
 
 impl Drop for ChromeDriver {
+    /// Chromedriver, by its id. The browser it started ends with the session,
+    /// which the test closes before dropping the driver, pass or fail.
     fn drop(&mut self) {
-        // The whole group: chromedriver and any browser it left behind.
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.child.id()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

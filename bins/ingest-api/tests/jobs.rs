@@ -152,6 +152,7 @@ fn worker_config(name: &str, lease: Duration, heartbeat: Duration) -> WorkerConf
         progress_interval: Duration::from_millis(100),
         retry_base: Duration::from_millis(200),
         retry_max: Duration::from_secs(1),
+        dashboards_enabled: true,
     }
 }
 
@@ -893,6 +894,18 @@ async fn failures_guard_refusals_and_sla_breaches_each_send_one_alert() {
     sim.site().inject_catalogue(liverc_sim::Fault::Malformed, 1);
     let job = run_job(&app, &w, false).await;
     assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(events(&hook, 1).await, ["job_failed"]);
+
+    // A failure that would be retried, on the job's last attempt: the queue
+    // marks it failed, and that raises the alert too.
+    sim.site().inject_catalogue(liverc_sim::Fault::NotFound, 1);
+    let job = run_job(&app, &w, false).await;
+    assert_eq!(job.status, JobStatus::Failed);
+    assert!(
+        job.error.as_deref().is_some_and(|e| e.contains("gave up")),
+        "{:?}",
+        job.error
+    );
     assert_eq!(events(&hook, 1).await, ["job_failed"]);
 
     // A clean run: no alert.

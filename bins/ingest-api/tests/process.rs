@@ -33,7 +33,10 @@ fn start_api(sim: &liverc_sim::RunningSim, dir: &std::path::Path) -> Api {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn")
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("tracks.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("tracks.db").display()),
+        )
         .env("MRE_ADMIN_API_TOKENS", TOKEN)
         .env("MRE_LIVERC_CATALOGUE_URL", sim.catalogue_url())
         .env("MRE_LIVERC_TRACK_URL_TEMPLATE", sim.track_url_template())
@@ -130,7 +133,10 @@ async fn the_api_binary_runs_jobs_that_the_remote_client_follows() {
             assert_eq!(v["tracksAdded"], 120);
             break;
         }
-        assert!(Instant::now() < deadline, "first job did not finish: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "first job did not finish: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut out = Vec::new();
@@ -155,7 +161,10 @@ async fn the_api_binary_runs_jobs_that_the_remote_client_follows() {
             assert!(status.success(), "exit status {status:?}");
             break;
         }
-        assert!(Instant::now() < deadline, "ingest-api did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "ingest-api did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -53,7 +53,11 @@ enum Command {
 fn main() -> ExitCode {
     // `.env` in the working directory, if any, fills variables that are not
     // already set; flags override both.
-    let _ = dotenvy::dotenv();
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("warning: .env ignored from the first bad line on: {e}");
+    }
     let cli = Cli::parse();
     if let Command::Health(args) = cli.command {
         // The health check stays minimal: no tracing, one request.

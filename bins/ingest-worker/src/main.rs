@@ -55,7 +55,13 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let _ = dotenvy::dotenv();
+    // `.env` fills variables not already set; a file that does not parse is
+    // reported, since every line after the bad one would be silently lost.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("warning: .env ignored from the first bad line on: {e}");
+    }
     let args = Args::parse();
     init_tracing(args.log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -98,7 +104,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         app.service.clone(),
         app.report_writer.clone(),
         args.sync.options(Trigger::Api),
-        args.worker.worker_config(),
+        args.worker.worker_config(&args.sync),
         build_alert_hook(&args.alerts, args.public_url.clone())?,
     );
     let (server, ()) = tokio::join!(server, worker.run(shutdown));

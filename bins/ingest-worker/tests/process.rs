@@ -45,7 +45,9 @@ fn the_worker_binary_serves_metrics_and_stops_on_sigterm() {
         assert_eq!(metrics.status().as_u16(), 200);
         let text = metrics.text().await.expect("body");
         assert!(text.contains("liverc_sync_runs"), "{text}");
-        let health = reqwest::get(format!("{base}/healthz")).await.expect("health");
+        let health = reqwest::get(format!("{base}/healthz"))
+            .await
+            .expect("health");
         assert_eq!(health.status().as_u16(), 200);
     });
 

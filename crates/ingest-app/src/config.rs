@@ -11,12 +11,23 @@ use ingest_core::{MetadataMode, SyncOptions, Trigger};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracks.db";
 
 /// Where tracks are stored.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct DatabaseConfig {
     /// Database URL: `postgres://…` or `sqlite://PATH`. Default: the embedded
     /// SQLite database `data/tracks.db`, created on first use.
     #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::wiring::redact),
+            )
+            .finish()
+    }
 }
 
 impl DatabaseConfig {
@@ -132,7 +143,8 @@ pub struct SyncSettings {
     #[arg(
         long = "guard-max-share",
         env = "MRE_TRACK_SYNC_GUARD_MAX_DEACTIVATE_SHARE",
-        default_value_t = 0.10
+        default_value_t = 0.10,
+        value_parser = parse_share
     )]
     pub guard_max_share: f64,
     /// In `changed` mode, dashboards older than this many hours are fetched again.
@@ -264,7 +276,8 @@ pub struct WorkerSettings {
 }
 
 impl WorkerSettings {
-    pub fn worker_config(&self) -> crate::worker::WorkerConfig {
+    /// The worker's configuration; `sync` says whether dashboards are on at all.
+    pub fn worker_config(&self, sync: &SyncSettings) -> crate::worker::WorkerConfig {
         let lease = Duration::from_secs(self.lease_seconds.max(2));
         crate::worker::WorkerConfig {
             worker_id: self.worker_id.clone().unwrap_or_else(default_worker_id),
@@ -274,6 +287,7 @@ impl WorkerSettings {
             progress_interval: Duration::from_secs(1),
             retry_base: Duration::from_secs(self.retry_base_seconds),
             retry_max: Duration::from_secs(self.retry_max_seconds.max(self.retry_base_seconds)),
+            dashboards_enabled: sync.metadata_enabled,
         }
     }
 }
@@ -288,8 +302,21 @@ fn default_worker_id() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// A share between 0 and 1 (NaN and infinities refused).
+fn parse_share(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{s:?} is not a number: {e}"))?;
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s:?} is not a share between 0 and 1"))
+    }
+}
+
 /// Alerts to operators.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct AlertSettings {
     /// Webhook that receives alerts (Slack incoming webhook or any JSON
     /// endpoint); unset: no alerts.
@@ -320,6 +347,17 @@ pub struct AlertSettings {
         default_value_t = 1800
     )]
     pub sla_seconds: u64,
+}
+
+impl std::fmt::Debug for AlertSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertSettings")
+            .field("webhook_url", &self.webhook_url.as_ref().map(|_| "***"))
+            .field("webhook_format", &self.webhook_format)
+            .field("webhook_timeout_seconds", &self.webhook_timeout_seconds)
+            .field("sla_seconds", &self.sla_seconds)
+            .finish()
+    }
 }
 
 impl AlertSettings {

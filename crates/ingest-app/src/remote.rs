@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// Arguments of `ingest-cli remote sync`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct RemoteSyncArgs {
     /// Base URL of `ingest-api`, e.g. `http://ingest-api:8080`.
     #[arg(long = "api-url", env = "MRE_API_URL")]
@@ -29,7 +29,7 @@ pub struct RemoteSyncArgs {
     /// Follow the job until it ends and exit by its outcome.
     #[arg(long)]
     pub wait: bool,
-    /// Which dashboards to fetch (default: the API's, `changed`).
+    /// Which dashboards to fetch (default: the API's `MRE_TRACK_SYNC_METADATA_MODE`).
     #[arg(long)]
     pub metadata: Option<MetadataMode>,
     /// Dashboards in flight at once.
@@ -50,6 +50,20 @@ pub struct RemoteSyncArgs {
     /// Print the final job as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl std::fmt::Debug for RemoteSyncArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteSyncArgs")
+            .field("api_url", &self.api_url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("wait", &self.wait)
+            .field("metadata", &self.metadata)
+            .field("concurrency", &self.concurrency)
+            .field("force", &self.force)
+            .field("trigger", &self.trigger)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The part of the API's job view this command reads.

@@ -41,6 +41,8 @@ pub struct WorkerConfig {
     /// First retry delay after a transient failure; doubles per attempt.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// False: no dashboards at all, whatever a job requests.
+    pub dashboards_enabled: bool,
 }
 
 impl WorkerConfig {
@@ -277,7 +279,13 @@ impl Worker {
         let mut o = self.base_options.clone();
         o.source = job.source.clone();
         o.trigger = job.trigger;
-        o.metadata = job.request.metadata;
+        // `MRE_TRACK_SYNC_METADATA_ENABLED=false` switches dashboards off
+        // whatever a job asks for.
+        o.metadata = if self.config.dashboards_enabled {
+            job.request.metadata
+        } else {
+            ingest_core::MetadataMode::None
+        };
         if let Some(c) = job.request.concurrency {
             o.concurrency = c.clamp(1, 64);
         }
@@ -327,8 +335,10 @@ impl Worker {
                     outcome = outcome_name(&outcome),
                     "job attempt recorded"
                 );
-                if let (Some(hook), Some(summary), JobOutcome::Finished { .. }) =
-                    (&self.alerts, &summary, &outcome)
+                // Alerts once the job is final: a finished attempt, or a
+                // retry the queue turned into a failure (budget spent).
+                if let (Some(hook), Some(summary), true) =
+                    (&self.alerts, &summary, after.status.is_final())
                 {
                     let report_url = hook.public_url.as_ref().map(|base| {
                         format!(
@@ -515,6 +525,7 @@ mod tests {
             progress_interval: Duration::from_secs(1),
             retry_base: Duration::from_secs(30),
             retry_max: Duration::from_secs(100),
+            dashboards_enabled: true,
         };
         assert_eq!(c.retry_delay(1), Duration::from_secs(30));
         assert_eq!(c.retry_delay(2), Duration::from_secs(60));
