@@ -958,3 +958,90 @@ async fn a_dead_webhook_never_fails_or_holds_up_a_run() {
         "alert delivery must not hold up runs"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
+    const TRACKS: usize = 160;
+    let sim = simulator(TRACKS, 15).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let a = machine(&db, &sim, &reports).await;
+    let job = a
+        .jobs
+        .enqueue(&NewJob {
+            source: SOURCE_LIVERC.to_owned(),
+            trigger: Trigger::Api,
+            request: JobRequest {
+                metadata: MetadataMode::All,
+                ..JobRequest::default()
+            },
+            max_attempts: 3,
+        })
+        .await
+        .expect("enqueue");
+    sim.reset_stats();
+    let (stop, handle) = spawn_worker(worker(
+        &a,
+        worker_config("a", Duration::from_secs(10), Duration::from_millis(300)),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while a
+        .jobs
+        .get(job.id)
+        .await
+        .expect("get")
+        .expect("job")
+        .progress
+        .processed
+        < 40
+    {
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGTERM, as the binary's signal handler delivers it.
+    let _ = stop.send(true);
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .expect("the worker stops promptly")
+        .expect("worker task");
+    let released = a.jobs.get(job.id).await.expect("get").expect("job");
+    assert_eq!(released.status, JobStatus::Queued, "released to the queue");
+    assert_eq!(
+        released.attempts, 0,
+        "a release does not count as an attempt"
+    );
+    assert!(released.lease_owner.is_none());
+    let checkpoint = a.jobs.checkpoint(job.id).await.expect("checkpoint");
+    let stored = checkpoint.done_slugs.len();
+    assert!((40..TRACKS).contains(&stored), "checkpoint holds {stored}");
+    // Everything fetched before the signal was stored: nothing in flight was
+    // thrown away.
+    assert_eq!(sim.stats().dashboard.total as usize, stored);
+
+    // Another worker resumes from the checkpoint and finishes.
+    let b = machine(&db, &sim, &reports).await;
+    let (stop, handle) = spawn_worker(worker(
+        &b,
+        worker_config("b", Duration::from_secs(10), Duration::from_millis(300)),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let j = b.jobs.get(job.id).await.expect("get").expect("job");
+        if j.status.is_final() {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "not finished: {j:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = stop.send(true);
+    handle.await.expect("worker stops");
+    assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
+    assert_eq!(done.attempts, 1);
+    assert_eq!(
+        sim.stats().dashboard.total as usize,
+        TRACKS,
+        "no page fetched twice"
+    );
+    assert_eq!(done.summary.expect("summary").tracks_added, TRACKS as u64);
+    assert_eq!(final_state(&b).await, reference_state(&sim).await);
+}
