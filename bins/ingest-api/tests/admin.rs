@@ -395,26 +395,41 @@ impl Page {
     }
 
     async fn click_id(&self, id: &str) {
-        self.id(id)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+        self.click(Locator::Id(id)).await;
     }
 
-    /// Click what `css` selects once it is there; a list re-rendered under
-    /// the pointer is tried again.
     async fn click_css(&self, css: &str) {
+        self.click(Locator::Css(css)).await;
+    }
+
+    /// Click what `locator` finds once it is there and clickable. A list
+    /// re-rendered under the pointer, or a smooth scroll still moving the
+    /// page, is tried again: WebDriver refuses such a click without
+    /// performing it.
+    async fn click(&self, locator: Locator<'_>) {
         let deadline = Instant::now() + STEP;
         loop {
-            let error = match self.client.find(Locator::Css(css)).await {
-                Ok(element) => match element.click().await {
-                    Ok(()) => return,
-                    Err(e) => e.to_string(),
-                },
+            let error = match self.client.find(locator).await {
+                Ok(element) => {
+                    // As a person would: bring it to the middle of the
+                    // window, clear of the sticky header.
+                    let target = serde_json::to_value(&element).expect("element reference");
+                    self.js(
+                        "arguments[0].scrollIntoView({ block: 'center', inline: 'nearest' });",
+                        vec![target],
+                    )
+                    .await;
+                    match element.click().await {
+                        Ok(()) => return,
+                        Err(e) => e.to_string(),
+                    }
+                }
                 Err(e) => e.to_string(),
             };
-            assert!(Instant::now() < deadline, "cannot click {css}: {error}");
+            assert!(
+                Instant::now() < deadline,
+                "cannot click {locator:?}: {error}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -803,6 +818,7 @@ async fn scenario(page: Page, stack: Stack) {
     assert_eq!(report["unsafe"], 0, "no element came from report text");
     assert_eq!(report["xss"], Value::Null, "no script ran");
     if let Some(path) = std::env::var_os("MRE_ADMIN_SCREENSHOT") {
+        page.js("window.scrollTo(0, 0);", vec![]).await;
         let png = page.client.screenshot().await.expect("screenshot");
         std::fs::write(&path, png).expect("write the screenshot");
     }

@@ -214,12 +214,15 @@
 
   // ------------------------------------------------------- formatting ---
 
+  /** Local time; the year only when it is not this year's. */
   function formatTime(iso) {
     if (!iso) return '–';
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso;
+    const sameYear = date.getFullYear() === new Date().getFullYear();
     return date.toLocaleString(undefined, {
-      year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      year: sameYear ? undefined : 'numeric', month: 'short', day: 'numeric',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
     });
   }
 
@@ -339,7 +342,11 @@
     const error = $('active-error');
     const problems = [];
     if (job.error) problems.push(job.error);
-    if (job.metadataFailures > 0) problems.push(`${formatCount(job.metadataFailures)} track dashboard(s) failed; their stored fields were kept.`);
+    if (job.metadataFailures > 0) {
+      problems.push(job.metadataFailures === 1
+        ? '1 track dashboard failed; its stored fields were kept.'
+        : `${formatCount(job.metadataFailures)} track dashboards failed; their stored fields were kept.`);
+    }
     error.textContent = problems.join(' ');
     show(error, problems.length > 0);
 
@@ -1196,7 +1203,9 @@
             row.forEach((cell, k) => tr.append(inlineInto(el('td', { className: alignClass(k) }), cell)));
             body.append(tr);
           }
-          return el('div', { className: 'table-wrap' }, el('table', {}, el('thead', {}, headRow), body));
+          // The reports' key/value tables have an empty header row: leave it out.
+          const head = block.head.some((cell) => cell.trim() !== '') ? el('thead', {}, headRow) : null;
+          return el('div', { className: 'table-wrap' }, el('table', {}, head, body));
         }
         default:
           return document.createDocumentFragment();

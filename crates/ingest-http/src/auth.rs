@@ -10,8 +10,8 @@
 //! prefix, before routing: an unauthenticated caller cannot tell an existing
 //! route from a missing one, and a route added later under `/api/` is
 //! protected without anyone remembering to. Public paths: the probes,
-//! `/metrics`, `/api/openapi.json`, and anything outside `/api/` (such as a
-//! future static `/admin` page, which calls the API with a token).
+//! `/metrics`, `/api/openapi.json`, and anything outside `/api/` (such as the
+//! static `/admin` page, which calls the API with a token).
 
 use std::sync::Arc;
 

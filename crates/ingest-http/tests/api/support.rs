@@ -407,7 +407,7 @@ impl ReportArchive for FakeReports {
             .filter(|r| r.source == source)
             .cloned()
             .collect();
-        reports.sort_by(|a, b| b.finished_at.cmp(&a.finished_at));
+        reports.sort_by_key(|r| std::cmp::Reverse(r.finished_at));
         Ok(reports
             .into_iter()
             .take(limit as usize)
