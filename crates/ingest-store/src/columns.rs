@@ -57,8 +57,9 @@ pub(crate) const GEO: &[(&str, &str)] = &[
 
 /// Fetch bookkeeping: merged like the dashboard (see `fetch_merge_exprs`),
 /// written with the row when the upsert rewrites it and otherwise by the
-/// mark-seen statement; never part of the distinctness test, so moving them
-/// alone never counts as a change nor moves `updated_at`.
+/// mark-seen statement (into `track_seen`, see [`SEEN_MARKS`]); never part
+/// of the distinctness test, so moving them alone never counts as a change
+/// nor moves `updated_at`.
 pub(crate) const FETCH: &[(&str, &str)] = &[
     ("metadata_fetched_at", "timestamptz"),
     ("etag", "text"),
@@ -82,21 +83,128 @@ pub(crate) const GEO_SET: i16 = 1;
 /// See [`GEO_KEEP`].
 pub(crate) const GEO_CLEAR: i16 = 2;
 
-/// Every column a `StoredTrack` is read from, for `SELECT` lists.
-pub(crate) const STORED_TRACK_SELECT: &str = "id, source, source_track_slug, \
-     name, track_url, events_url, last_updated_text, last_updated_at, is_live, live_video, \
-     status, featured, current_event, \
-     street, city, state, postal_code, country, country_code, phone, website, email, \
-     description, logo_url, facebook_url, map_query, \
-     total_laps, total_practice_sessions, total_races, total_entries, total_events, \
-     latitude, longitude, geocode_provider, geocode_query, geocoded_at, \
-     metadata_fetched_at, metadata_source_url, etag, last_modified, content_hash, \
-     is_active, first_seen_at, last_seen_at, deactivated_at, created_at, updated_at";
+/// The seen marks: the columns a run moves on every track it sees,
+/// `last_seen_at` and the fetch bookkeeping ([`FETCH`]). None is content.
+///
+/// A track's marks live on its `tracks` row as of the batch that last
+/// wrote the row. When a later batch sees the track without changing its
+/// content, the new marks go to its narrow `track_seen` row instead, which
+/// then holds them (the `tracks` row is not rewritten). A batch that rewrites
+/// the row writes the marks there and deletes the `track_seen` row. So the
+/// stored value of a mark is the `track_seen` one when that row exists, else
+/// the `tracks` one ([`seen_value`]).
+pub(crate) const SEEN_MARKS: &[&str] = &[
+    "last_seen_at",
+    "metadata_fetched_at",
+    "etag",
+    "last_modified",
+];
 
-/// The lean columns of a `TrackSnapshot`.
-pub(crate) const SNAPSHOT_SELECT: &str = "source_track_slug, name, is_active, last_updated_at, \
-     metadata_fetched_at, etag, last_modified, content_hash, \
-     latitude IS NOT NULL AS has_geo, last_seen_at, deactivated_at";
+/// The stored value of the seen mark `col` of the `tracks` row `tr`, whose
+/// `track_seen` row (NULL when there is none) is `sn`.
+pub(crate) fn seen_value(tr: &str, sn: &str, col: &str) -> String {
+    format!("CASE WHEN {sn}.track_id IS NULL THEN {tr}.{col} ELSE {sn}.{col} END")
+}
+
+/// A track with its seen marks, for `FROM`: `tr` is the `tracks` row, `sn`
+/// its `track_seen` row (a primary-key probe).
+pub(crate) const TRACKS_WITH_SEEN: &str =
+    "tracks AS tr LEFT JOIN track_seen AS sn ON sn.track_id = tr.id";
+
+/// Every column a `StoredTrack` is read from, over [`TRACKS_WITH_SEEN`].
+const STORED_TRACK_COLUMNS: &[&str] = &[
+    "id",
+    "source",
+    "source_track_slug",
+    "name",
+    "track_url",
+    "events_url",
+    "last_updated_text",
+    "last_updated_at",
+    "is_live",
+    "live_video",
+    "status",
+    "featured",
+    "current_event",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "country_code",
+    "phone",
+    "website",
+    "email",
+    "description",
+    "logo_url",
+    "facebook_url",
+    "map_query",
+    "total_laps",
+    "total_practice_sessions",
+    "total_races",
+    "total_entries",
+    "total_events",
+    "latitude",
+    "longitude",
+    "geocode_provider",
+    "geocode_query",
+    "geocoded_at",
+    "metadata_fetched_at",
+    "metadata_source_url",
+    "etag",
+    "last_modified",
+    "content_hash",
+    "is_active",
+    "first_seen_at",
+    "last_seen_at",
+    "deactivated_at",
+    "created_at",
+    "updated_at",
+];
+
+/// One read column over [`TRACKS_WITH_SEEN`], named `col`: a seen mark's
+/// stored value, or the `tracks` column.
+fn read_column(col: &str) -> String {
+    if SEEN_MARKS.contains(&col) {
+        format!("{} AS {col}", seen_value("tr", "sn", col))
+    } else {
+        format!("tr.{col}")
+    }
+}
+
+/// The `SELECT` list of a `StoredTrack`, over [`TRACKS_WITH_SEEN`].
+pub(crate) fn stored_track_select() -> String {
+    STORED_TRACK_COLUMNS
+        .iter()
+        .map(|col| read_column(col))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `SELECT` list of a `TrackSnapshot` (its lean columns), over
+/// [`TRACKS_WITH_SEEN`].
+pub(crate) fn snapshot_select() -> String {
+    let mut cols: Vec<String> = [
+        "source_track_slug",
+        "name",
+        "is_active",
+        "last_updated_at",
+        "metadata_fetched_at",
+        "etag",
+        "last_modified",
+        "content_hash",
+    ]
+    .iter()
+    .map(|col| read_column(col))
+    .collect();
+    cols.push("tr.latitude IS NOT NULL AS has_geo".to_owned());
+    cols.extend(
+        ["last_seen_at", "deactivated_at"]
+            .iter()
+            .map(|col| read_column(col)),
+    );
+    cols.join(", ")
+}
 
 /// The batch's per-row inputs in statement order: key, the two kinds, then
 /// every merged group. Both backends' input relations have these columns.
@@ -109,6 +217,26 @@ pub(crate) fn input_columns() -> Vec<(&'static str, &'static str)> {
     for group in [CATALOGUE, DASHBOARD, GEO, FETCH] {
         cols.extend_from_slice(group);
     }
+    cols
+}
+
+/// Every column a new track is written with, in statement order: the key,
+/// the input groups, then the lifecycle. The upsert's `INSERT` list is this
+/// list, and the Postgres COPY of a batch's new tracks streams its fields in
+/// this order.
+pub(crate) fn new_track_columns() -> Vec<&'static str> {
+    let mut cols = vec!["source", "source_track_slug"];
+    for group in [CATALOGUE, DASHBOARD, GEO, FETCH] {
+        cols.extend(group.iter().map(|(name, _)| *name));
+    }
+    cols.extend_from_slice(&[
+        "is_active",
+        "deactivated_at",
+        "first_seen_at",
+        "last_seen_at",
+        "created_at",
+        "updated_at",
+    ]);
     cols
 }
 
@@ -162,10 +290,13 @@ pub(crate) fn sqlite_distinct(old: &[String], new: &[String]) -> String {
 ///   time (`tracks` vs `excluded`): it alone decides, so a row changed by
 ///   someone else meanwhile is still compared correctly;
 /// - `update_set` writes content, bookkeeping, `last_seen_at` and
-///   `updated_at`, so mark-seen can skip a rewritten row.
+///   `updated_at`, so mark-seen can skip a rewritten row (whose
+///   `track_seen` row is then deleted: the marks on the row are the current
+///   ones).
 ///
 /// `source` and `seen` are the dialect's placeholders for the source and the
-/// batch's `seen_at`, `bool_true` its literal for true.
+/// batch's `seen_at`, `bool_true` its literal for true, and `stored` gives
+/// the stored value of a seen mark of `cur` (see [`SEEN_MARKS`]).
 pub(crate) struct UpsertParts {
     pub(crate) insert_columns: String,
     pub(crate) select_list: String,
@@ -179,41 +310,29 @@ pub(crate) fn upsert_parts(
     seen: &str,
     bool_true: &str,
     distinct: Distinct,
+    stored: Stored,
 ) -> UpsertParts {
-    let mut insert = vec!["source".to_owned(), "source_track_slug".to_owned()];
     let mut select = vec![source.to_owned(), "t.slug".to_owned()];
     for (col, _) in CATALOGUE {
-        insert.push((*col).to_owned());
         select.push(format!("t.{col}"));
     }
     for (col, _) in DASHBOARD {
-        insert.push((*col).to_owned());
         select.push(format!(
             "CASE WHEN t.meta_kind = {META_FETCHED} THEN t.{col} ELSE cur.{col} END"
         ));
     }
     for (col, _) in GEO {
         // The input carries NULL for Clear (and for Keep, which reads `cur`).
-        insert.push((*col).to_owned());
         select.push(format!(
             "CASE WHEN t.geo_kind = {GEO_KEEP} THEN cur.{col} ELSE t.{col} END"
         ));
     }
-    for (col, expr) in fetch_merge_exprs() {
-        insert.push(col.to_owned());
+    for (_, expr) in fetch_merge_exprs(stored) {
         select.push(expr);
     }
-    for (col, value) in [
-        ("is_active", bool_true),
-        ("deactivated_at", "NULL"),
-        ("first_seen_at", seen),
-        ("last_seen_at", seen),
-        ("created_at", seen),
-        ("updated_at", seen),
-    ] {
-        insert.push(col.to_owned());
-        select.push(value.to_owned());
-    }
+    // is_active, deactivated_at, first_seen_at, last_seen_at, created_at,
+    // updated_at (`new_track_columns` order).
+    select.extend([bool_true, "NULL", seen, seen, seen, seen].map(str::to_owned));
 
     // Merged content differs from `cur` exactly when: the track is new or
     // inactive, a catalogue field differs, a fetched dashboard differs, or
@@ -249,6 +368,8 @@ pub(crate) fn upsert_parts(
         .map(|col| format!("{col} = excluded.{col}"))
         .collect();
 
+    let insert = new_track_columns();
+    debug_assert_eq!(insert.len(), select.len());
     UpsertParts {
         insert_columns: insert.join(", "),
         select_list: select.join(",\n       "),
@@ -258,50 +379,48 @@ pub(crate) fn upsert_parts(
     }
 }
 
-/// The mark-seen statement's `SET` list and its filter, over the target row
-/// `cur` and the input relation `t`: `last_seen_at` becomes `seen`, the fetch
-/// bookkeeping is merged as in the upsert, and a row already holding all
-/// these values is left alone.
-pub(crate) fn mark_seen_parts(seen: &str, distinct: Distinct) -> (String, String) {
-    let mut cols = vec!["last_seen_at"];
+/// The stored value of a seen mark of the row `cur`, in a dialect's
+/// statement (see [`SEEN_MARKS`]).
+pub(crate) type Stored = fn(&str) -> String;
+
+/// The mark-seen statement's values and filter, over the stored row `cur`
+/// and the input relation `t`: the values of [`SEEN_MARKS`] in order
+/// (`last_seen_at` becomes `seen`, the fetch bookkeeping is merged as in the
+/// upsert), and a test that is false for a row already holding them all,
+/// which is left alone.
+pub(crate) fn mark_seen_parts(seen: &str, distinct: Distinct, stored: Stored) -> (String, String) {
     let mut values = vec![seen.to_owned()];
-    for (col, expr) in fetch_merge_exprs() {
-        cols.push(col);
-        values.push(expr);
-    }
-    let set: Vec<String> = cols
-        .iter()
-        .zip(&values)
-        .map(|(col, value)| format!("{col} = {value}"))
-        .collect();
-    let old: Vec<String> = cols.iter().map(|col| format!("cur.{col}")).collect();
-    (set.join(",\n    "), distinct(&old, &values))
+    values.extend(fetch_merge_exprs(stored).into_iter().map(|(_, expr)| expr));
+    let old: Vec<String> = SEEN_MARKS.iter().map(|col| stored(col)).collect();
+    (values.join(",\n       "), distinct(&old, &values))
 }
 
 /// The new bookkeeping values, computed from the input relation `t` and the
-/// stored row `cur` (NULL for a new track):
+/// stored row `cur` (NULL for a new track; `stored` reads its marks):
 /// - `metadata_fetched_at`: kept for `Unknown`, else the batch's;
 /// - validators: kept for `Unknown`; for `NotModified` the ones the server
 ///   sent, each falling back to the stored one when absent (a 304 need not
 ///   repeat them); for `Fetched` exactly the response's.
-pub(crate) fn fetch_merge_exprs() -> Vec<(&'static str, String)> {
+pub(crate) fn fetch_merge_exprs(stored: Stored) -> Vec<(&'static str, String)> {
     vec![
         (
             "metadata_fetched_at",
             format!(
-                "CASE WHEN t.meta_kind = {META_UNKNOWN} THEN cur.metadata_fetched_at \
-                 ELSE t.metadata_fetched_at END"
+                "CASE WHEN t.meta_kind = {META_UNKNOWN} THEN {} \
+                 ELSE t.metadata_fetched_at END",
+                stored("metadata_fetched_at")
             ),
         ),
-        ("etag", validator_expr("etag")),
-        ("last_modified", validator_expr("last_modified")),
+        ("etag", validator_expr("etag", stored)),
+        ("last_modified", validator_expr("last_modified", stored)),
     ]
 }
 
-fn validator_expr(col: &str) -> String {
+fn validator_expr(col: &str, stored: Stored) -> String {
+    let old = stored(col);
     format!(
-        "CASE t.meta_kind WHEN {META_UNKNOWN} THEN cur.{col} \
-         WHEN {META_NOT_MODIFIED} THEN COALESCE(t.{col}, cur.{col}) ELSE t.{col} END"
+        "CASE t.meta_kind WHEN {META_UNKNOWN} THEN {old} \
+         WHEN {META_NOT_MODIFIED} THEN COALESCE(t.{col}, {old}) ELSE t.{col} END"
     )
 }
 
@@ -318,10 +437,35 @@ mod tests {
         sorted.dedup();
         assert_eq!(sorted.len(), all.len(), "a column is in two groups");
         for col in all.iter().skip(3) {
+            assert!(STORED_TRACK_COLUMNS.contains(col), "{col} is not read back");
+        }
+    }
+
+    #[test]
+    fn seen_marks_are_bookkeeping_and_read_through_track_seen() {
+        let fetch: Vec<&str> = FETCH.iter().map(|(c, _)| *c).collect();
+        assert_eq!(SEEN_MARKS[0], "last_seen_at");
+        assert_eq!(&SEEN_MARKS[1..], &fetch[..]);
+        let select = stored_track_select();
+        for col in SEEN_MARKS {
             assert!(
-                STORED_TRACK_SELECT.split(',').any(|c| c.trim() == *col),
-                "{col} is not read back"
+                select.contains(&format!(
+                    "CASE WHEN sn.track_id IS NULL THEN tr.{col} ELSE sn.{col} END AS {col}"
+                )),
+                "{col} is read through track_seen"
             );
+        }
+        assert!(select.contains("tr.updated_at"));
+        assert!(snapshot_select().contains("sn.last_seen_at END AS last_seen_at"));
+    }
+
+    #[test]
+    fn a_new_track_is_written_with_every_input_and_lifecycle_column() {
+        let cols = new_track_columns();
+        let parts = upsert_parts("$1", "$2", "true", pg_distinct, |c| format!("cur.{c}"));
+        assert_eq!(parts.insert_columns, cols.join(", "));
+        for col in STORED_TRACK_COLUMNS.iter().filter(|c| **c != "id") {
+            assert!(cols.contains(col), "{col} is not written");
         }
     }
 
@@ -351,7 +495,7 @@ mod tests {
 
     #[test]
     fn insert_and_select_lists_line_up() {
-        let parts = upsert_parts("$1", "$2", "true", pg_distinct);
+        let parts = upsert_parts("$1", "$2", "true", pg_distinct, |c| format!("cur.{c}"));
         let inserted = parts.insert_columns.split(", ").count();
         let selected = parts.select_list.split(",\n").count();
         assert_eq!(inserted, selected);

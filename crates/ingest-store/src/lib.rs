@@ -4,6 +4,7 @@ mod columns;
 mod config;
 mod error;
 mod jobs;
+mod pg_copy;
 mod postgres;
 mod prepare;
 mod reports;

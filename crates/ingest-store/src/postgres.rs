@@ -1,9 +1,10 @@
-//! The repository on PostgreSQL: set-based statements over typed arrays
-//! (one `$n::type[]` parameter per column, unnested server-side), so a batch
-//! of any size is a fixed handful of round trips in one transaction. A job's
-//! batch (or `finish_run`) starts that transaction with the lease fence of
-//! `jobs::postgres`, and a batch ends it by adding its slugs to the job's
-//! checkpoint.
+//! The repository on PostgreSQL: a batch is a fixed handful of round trips
+//! in one transaction, whatever its size. Its new tracks are streamed into
+//! `tracks` with a binary `COPY` (`pg_copy`); its stored tracks are merged
+//! by set-based statements over typed arrays (one `$n::type[]` parameter per
+//! column, unnested server-side). A job's batch (or `finish_run`) starts that
+//! transaction with the lease fence of `jobs::postgres`, and a batch ends it
+//! by adding its slugs to the job's checkpoint.
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -21,13 +22,16 @@ use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::columns::{
-    SNAPSHOT_SELECT, STORED_TRACK_SELECT, input_columns, mark_seen_parts, pg_distinct, upsert_parts,
+    SEEN_MARKS, TRACKS_WITH_SEEN, input_columns, mark_seen_parts, new_track_columns, pg_distinct,
+    seen_value, snapshot_select, stored_track_select, upsert_parts,
 };
 use crate::config::StoreConfig;
-use crate::error::{Dialect, ctx, map_migrate};
+use crate::error::{Dialect, ctx, map, map_migrate};
 use crate::jobs;
+use crate::pg_copy::CopyEncoder;
 use crate::prepare::{
-    ChangeRow, InputRow, changes_with_reactivations, deactivation_change, micros, prepare,
+    ChangeRow, InputRow, PreparedBatch, changes_with_reactivations, deactivation_change, micros,
+    prepare,
 };
 use crate::row::{self, ColumnReader};
 
@@ -87,8 +91,13 @@ impl PgTrackRepository {
     }
 }
 
-/// The upsert: one statement for the whole batch (its shape is explained at
+/// The upsert of the batch's stored tracks (of all its tracks, when a COPY
+/// met a concurrent insert): one statement (its shape is explained at
 /// `columns::UpsertParts`). `xmax = 0` tells a fresh insert from an update.
+/// A rewritten track's marks are on its row again, so the same statement
+/// deletes its `track_seen` row (see `columns::SEEN_MARKS`), by primary-key
+/// probes: joined to the CTE instead, the planner hashes the whole of
+/// `track_seen` for every batch (it cannot know how few rows were written).
 ///
 /// Two measured choices:
 /// - the input relation `t` unnests the typed arrays in the select list: a
@@ -107,19 +116,32 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
         .enumerate()
         .map(|(i, (col, ty))| format!("unnest(${}::{ty}[]) AS {col}", i + 3))
         .collect();
-    let parts = upsert_parts("$1::text", "$2::timestamptz", "true", pg_distinct);
+    let parts = upsert_parts(
+        "$1::text",
+        "$2::timestamptz",
+        "true",
+        pg_distinct,
+        stored_mark,
+    );
     format!(
-        "INSERT INTO tracks ({insert})
+        "WITH up AS (
+INSERT INTO tracks ({insert})
 SELECT {select}
 FROM (SELECT {unnest}) AS t
 LEFT JOIN LATERAL (
-    SELECT * FROM tracks WHERE source = $1 AND source_track_slug = t.slug LIMIT 1
+    SELECT {stored} FROM {TRACKS_WITH_SEEN}
+    WHERE tr.source = $1 AND tr.source_track_slug = t.slug LIMIT 1
 ) AS cur ON true
 WHERE {changed}
 ON CONFLICT (source, source_track_slug) DO UPDATE SET
     {update}
 WHERE {conflict}
-RETURNING source_track_slug, (xmax = 0) AS inserted",
+RETURNING id, source_track_slug, (xmax = 0) AS inserted
+), cleared AS (
+DELETE FROM track_seen WHERE track_id = ANY (ARRAY(SELECT id FROM up))
+)
+SELECT source_track_slug, inserted FROM up",
+        stored = stored_track_select(),
         insert = parts.insert_columns,
         select = parts.select_list,
         unnest = unnest.join(",\n        "),
@@ -129,36 +151,80 @@ RETURNING source_track_slug, (xmax = 0) AS inserted",
     )
 });
 
+/// `cur`'s seen mark `col`: the LATERAL projections below already read it
+/// through `track_seen`.
+fn stored_mark(col: &str) -> String {
+    format!("cur.{col}")
+}
+
 /// Mark the batch's tracks the upsert did not rewrite as seen, and move their
-/// fetch bookkeeping; never touches `updated_at`. Rows already holding these
-/// values are skipped. Keys are resolved to ids by unique-key probes and the
-/// target is joined by primary key, for the reason given at [`UPSERT`].
+/// fetch bookkeeping: into their narrow `track_seen` row (inserted or
+/// updated), never the `tracks` row, so neither `updated_at` nor the wide
+/// row moves. Tracks already holding these values are skipped. Keys are
+/// resolved by unique-key probes, for the reason given at [`UPSERT`].
 static MARK_SEEN: LazyLock<String> = LazyLock::new(|| {
-    let (set, changed) = mark_seen_parts("$2::timestamptz", pg_distinct);
+    let (values, changed) = mark_seen_parts("$2::timestamptz", pg_distinct, stored_mark);
+    let marks: Vec<String> = SEEN_MARKS
+        .iter()
+        .map(|col| format!("{} AS {col}", seen_value("tr", "sn", col)))
+        .collect();
+    let update: Vec<String> = SEEN_MARKS
+        .iter()
+        .map(|col| format!("{col} = excluded.{col}"))
+        .collect();
     format!(
-        "UPDATE tracks AS cur
-SET {set}
-FROM (
-    SELECT i.*, k.id
-    FROM (SELECT unnest($3::text[]) AS slug, unnest($4::int2[]) AS meta_kind,
-                 unnest($5::timestamptz[]) AS metadata_fetched_at,
-                 unnest($6::text[]) AS etag, unnest($7::text[]) AS last_modified) AS i
-    CROSS JOIN LATERAL (
-        SELECT id FROM tracks WHERE source = $1 AND source_track_slug = i.slug LIMIT 1
-    ) AS k
-) AS t
-WHERE cur.id = t.id
-  AND {changed}"
+        "INSERT INTO track_seen (track_id, {cols})
+SELECT cur.id, {values}
+FROM (SELECT unnest($3::text[]) AS slug, unnest($4::int2[]) AS meta_kind,
+             unnest($5::timestamptz[]) AS metadata_fetched_at,
+             unnest($6::text[]) AS etag, unnest($7::text[]) AS last_modified) AS t
+CROSS JOIN LATERAL (
+    SELECT tr.id, {marks} FROM {TRACKS_WITH_SEEN}
+    WHERE tr.source = $1 AND tr.source_track_slug = t.slug LIMIT 1
+) AS cur
+WHERE {changed}
+ON CONFLICT (track_id) DO UPDATE SET {update}",
+        cols = SEEN_MARKS.join(", "),
+        marks = marks.join(", "),
+        update = update.join(", "),
     )
 });
 
-/// The batch's tracks that are stored inactive, locked until commit.
-const INACTIVE_IN_BATCH: &str = "SELECT tr.source_track_slug
-FROM tracks AS tr
-JOIN UNNEST($2::text[]) AS s(slug) ON tr.source_track_slug = s.slug
-WHERE tr.source = $1 AND NOT tr.is_active
-ORDER BY tr.source_track_slug
-FOR UPDATE OF tr";
+/// Which of the batch's slugs are stored, and whether active: one probe of
+/// the unique key per slug (an index-only scan where the visibility map
+/// allows, since the key carries `is_active`), for the reason given at
+/// [`UPSERT`].
+const STORED_IN_BATCH: &str = "SELECT k.source_track_slug, k.is_active
+FROM unnest($2::text[]) AS s(slug)
+CROSS JOIN LATERAL (
+    SELECT source_track_slug, is_active FROM tracks
+    WHERE source = $1 AND source_track_slug = s.slug LIMIT 1
+) AS k";
+
+/// Load new tracks: the stream carries every column of
+/// `new_track_columns()`, with the values the upsert would give a track
+/// that has no stored row (see [`encode_new_track`]).
+static COPY_NEW_TRACKS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "COPY tracks ({}) FROM STDIN (FORMAT binary)",
+        new_track_columns().join(", ")
+    )
+});
+
+/// The unique key the COPY of new tracks can collide on.
+const KEY_CONSTRAINT: &str = "tracks_source_slug_key";
+
+/// Send the COPY stream in messages of about this size, so the server parses
+/// one while the next is encoded.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Of these slugs (the ones the lookup found inactive: a handful at most),
+/// the tracks still stored inactive, locked until commit: the batch
+/// reactivates exactly these.
+const INACTIVE_IN_BATCH: &str = "SELECT source_track_slug FROM tracks
+WHERE source = $1 AND source_track_slug = ANY($2) AND NOT is_active
+ORDER BY source_track_slug
+FOR UPDATE";
 
 /// Record field changes. A slug with no stored track leaves `track_id` NULL,
 /// which the NOT NULL constraint refuses: the whole transaction fails.
@@ -178,7 +244,9 @@ const DEACTIVATE: &str = "UPDATE tracks AS tr
 SET is_active = false, deactivated_at = $2, updated_at = $2
 WHERE tr.source = $1 AND tr.is_active
   AND NOT EXISTS (SELECT 1 FROM UNNEST($3::text[]) AS keep(slug) WHERE keep.slug = tr.source_track_slug)
-RETURNING tr.source_track_slug, tr.name, tr.first_seen_at, tr.last_seen_at";
+RETURNING tr.source_track_slug, tr.name, tr.first_seen_at,
+    COALESCE((SELECT sn.last_seen_at FROM track_seen AS sn WHERE sn.track_id = tr.id),
+             tr.last_seen_at) AS last_seen_at";
 
 const UPSERT_SYNC_STATE: &str =
     "INSERT INTO track_sync_state (source, last_success_at, last_run_id)
@@ -188,30 +256,36 @@ ON CONFLICT (source) DO UPDATE SET
     last_run_id = excluded.last_run_id";
 
 static SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {SNAPSHOT_SELECT} FROM tracks WHERE source = $1 ORDER BY source_track_slug")
+    format!(
+        "SELECT {} FROM {TRACKS_WITH_SEEN} WHERE tr.source = $1 ORDER BY tr.source_track_slug",
+        snapshot_select()
+    )
 });
 
 static GET_TRACKS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {STORED_TRACK_SELECT} FROM tracks
-WHERE source = $1 AND source_track_slug = ANY($2)
-ORDER BY source_track_slug"
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = $1 AND tr.source_track_slug = ANY($2)
+ORDER BY tr.source_track_slug",
+        stored_track_select()
     )
 });
 
 static LIST_ACTIVE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {STORED_TRACK_SELECT} FROM tracks
-WHERE source = $1 AND is_active
-ORDER BY source_track_slug LIMIT $2 OFFSET $3"
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = $1 AND tr.is_active
+ORDER BY tr.source_track_slug LIMIT $2 OFFSET $3",
+        stored_track_select()
     )
 });
 
 static LIST_ALL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {STORED_TRACK_SELECT} FROM tracks
-WHERE source = $1
-ORDER BY source_track_slug LIMIT $2 OFFSET $3"
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = $1
+ORDER BY tr.source_track_slug LIMIT $2 OFFSET $3",
+        stored_track_select()
     )
 });
 
@@ -228,8 +302,8 @@ impl ColumnReader for PgRow {
 }
 
 /// One column of the batch as a Postgres array.
-fn column<'a, T>(rows: &'a [InputRow<'a>], f: impl Fn(&'a InputRow<'a>) -> T) -> Vec<T> {
-    rows.iter().map(f).collect()
+fn column<'a, T>(rows: &[&'a InputRow<'a>], f: impl Fn(&'a InputRow<'a>) -> T) -> Vec<T> {
+    rows.iter().map(|r| f(r)).collect()
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
@@ -240,7 +314,7 @@ fn bind_upsert<'q>(
     query: PgQuery<'q>,
     source: &'q str,
     seen_at: DateTime<Utc>,
-    rows: &'q [InputRow<'q>],
+    rows: &[&'q InputRow<'q>],
 ) -> PgQuery<'q> {
     query
         .bind(source)
@@ -362,69 +436,300 @@ async fn insert_changes(
     Ok(result.rows_affected())
 }
 
-/// The track writes of a batch: find the inactive tracks it reactivates,
-/// upsert every row (one statement), then mark seen the rows the upsert did
-/// not rewrite (one statement). `changes_recorded` is left at 0.
+/// Append one new track to the COPY stream, in `new_track_columns()` order,
+/// with exactly the values the upsert's merge gives a track with no stored
+/// row (`cur` all NULL): the catalogue; the dashboard when fetched, else
+/// NULL; the coordinates when set, else NULL; the fetch bookkeeping as given
+/// (`InputRow` carries none for `Unknown`); active, first and last seen,
+/// created and updated at `seen_at`.
+fn encode_new_track(enc: &mut CopyEncoder, source: &str, seen_at: DateTime<Utc>, r: &InputRow<'_>) {
+    let c = r.catalogue;
+    let p = r.profile;
+    enc.row();
+    enc.text(source);
+    enc.text(r.slug);
+    // CATALOGUE
+    enc.text(&c.name);
+    enc.text(&c.track_url);
+    enc.text(&c.events_url);
+    enc.opt_text(c.last_updated_text.as_deref());
+    enc.opt_time(r.last_updated_at);
+    enc.bool(c.is_live);
+    enc.bool(c.live_video);
+    enc.text(&c.status);
+    enc.bool(c.featured);
+    enc.opt_text(c.current_event.as_deref());
+    // DASHBOARD
+    enc.opt_text(p.and_then(|p| p.street.as_deref()));
+    enc.opt_text(p.and_then(|p| p.city.as_deref()));
+    enc.opt_text(p.and_then(|p| p.state.as_deref()));
+    enc.opt_text(p.and_then(|p| p.postal_code.as_deref()));
+    enc.opt_text(p.and_then(|p| p.country.as_deref()));
+    enc.opt_text(p.and_then(|p| p.country_code.as_deref()));
+    enc.opt_text(p.and_then(|p| p.phone.as_deref()));
+    enc.opt_text(p.and_then(|p| p.website.as_deref()));
+    enc.opt_text(p.and_then(|p| p.email.as_deref()));
+    enc.opt_text(p.and_then(|p| p.description.as_deref()));
+    enc.opt_text(p.and_then(|p| p.logo_url.as_deref()));
+    enc.opt_text(p.and_then(|p| p.facebook_url.as_deref()));
+    enc.opt_text(p.and_then(|p| p.map_query.as_deref()));
+    enc.opt_i64(p.and_then(|p| p.total_laps));
+    enc.opt_i64(p.and_then(|p| p.total_practice_sessions));
+    enc.opt_i64(p.and_then(|p| p.total_races));
+    enc.opt_i64(p.and_then(|p| p.total_entries));
+    enc.opt_i64(p.and_then(|p| p.total_events));
+    enc.opt_text(r.metadata_source_url);
+    enc.opt_text(r.content_hash);
+    // GEO
+    enc.opt_f64(r.geo.map(|g| g.latitude));
+    enc.opt_f64(r.geo.map(|g| g.longitude));
+    enc.opt_text(r.geo.map(|g| g.provider.as_str()));
+    enc.opt_text(r.geo.map(|g| g.query.as_str()));
+    enc.opt_time(r.geocoded_at);
+    // FETCH
+    enc.opt_time(r.metadata_fetched_at);
+    enc.opt_text(r.etag);
+    enc.opt_text(r.last_modified);
+    // LIFECYCLE: is_active, deactivated_at, first_seen_at, last_seen_at,
+    // created_at, updated_at
+    enc.bool(true);
+    enc.null();
+    for _ in 0..4 {
+        enc.time(seen_at);
+    }
+}
+
+/// Stream `rows` (tracks with no stored row) into `tracks`; returns how many
+/// were written. The caller maps the error: a unique violation on the key
+/// means a concurrent writer stored one of these slugs first.
+async fn copy_new_tracks(
+    tx: &mut Transaction<'static, Postgres>,
+    source: &str,
+    seen_at: DateTime<Utc>,
+    rows: &[&InputRow<'_>],
+) -> Result<u64, sqlx::Error> {
+    let fields = new_track_columns().len();
+    let mut enc = CopyEncoder::new(fields, COPY_CHUNK + COPY_CHUNK / 4);
+    // On an error before `finish`, dropping `copy` sends CopyFail, and the
+    // transaction rolls back.
+    let mut copy = tx.copy_in_raw(COPY_NEW_TRACKS.as_str()).await?;
+    for row in rows {
+        encode_new_track(&mut enc, source, seen_at, row);
+        if enc.pending().len() >= COPY_CHUNK {
+            copy.send(enc.pending()).await?;
+            enc.clear();
+        }
+    }
+    enc.finish();
+    copy.send(enc.pending()).await?;
+    copy.finish().await
+}
+
+/// Whether `err` is the COPY of new tracks meeting a slug stored meanwhile.
+fn is_key_race(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db)
+        if db.is_unique_violation() && db.constraint() == Some(KEY_CONSTRAINT))
+}
+
+/// How a batch's tracks with no stored row are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewTracks {
+    /// Streamed by COPY: no conflict arbitration, so a slug stored by a
+    /// concurrent writer after the lookup fails the COPY.
+    Copy,
+    /// Through the upsert with every other row, which arbitrates conflicts.
+    Upsert,
+}
+
+/// Why a batch attempt stopped without writing anything.
+#[derive(Debug)]
+enum AttemptError {
+    /// The COPY of new tracks met a slug a concurrent writer stored after
+    /// the lookup; the transaction rolled back.
+    KeyRace,
+    Repository(RepositoryError),
+}
+
+impl From<RepositoryError> for AttemptError {
+    fn from(err: RepositoryError) -> Self {
+        AttemptError::Repository(err)
+    }
+}
+
+/// The track writes of a batch, `changes_recorded` left at 0:
+/// 1. look up which of its slugs are stored (and whether active); lock the
+///    inactive ones, which this batch reactivates;
+/// 2. write the tracks with no stored row (COPY, or the upsert below);
+/// 3. upsert the stored ones (one statement, which rewrites only those whose
+///    content changed), then mark seen those it did not rewrite (one
+///    statement).
 async fn upsert_tracks(
     tx: &mut Transaction<'static, Postgres>,
     source: &str,
     seen_at: DateTime<Utc>,
     rows: &[InputRow<'_>],
-) -> Result<BatchOutcome, RepositoryError> {
+    new_tracks: NewTracks,
+) -> Result<BatchOutcome, AttemptError> {
     if rows.is_empty() {
         return Ok(BatchOutcome::default());
     }
-    let reactivated: Vec<String> = sqlx::query_scalar(INACTIVE_IN_BATCH)
+    // In key order: every statement below probes or extends the unique key
+    // row after row, and neighbouring keys share index pages (measured: 4%
+    // off a fresh load, 10% off a re-sync). New tracks get their ids in this
+    // order too.
+    let mut all: Vec<&InputRow<'_>> = rows.iter().collect();
+    all.sort_unstable_by_key(|r| r.slug);
+    let stored: Vec<(String, bool)> = sqlx::query_as(STORED_IN_BATCH)
         .bind(source)
-        .bind(column(rows, |r| r.slug))
+        .bind(column(&all, |r| r.slug))
         .fetch_all(&mut **tx)
         .await
-        .map_err(ctx(PG, "apply_batch: find inactive tracks"))?;
+        .map_err(ctx(PG, "apply_batch: find stored tracks"))?;
+    let mut reactivated = Vec::new();
+    if stored.iter().any(|(_, active)| !active) {
+        let inactive: Vec<&str> = stored
+            .iter()
+            .filter(|(_, active)| !active)
+            .map(|(slug, _)| slug.as_str())
+            .collect();
+        reactivated = sqlx::query_scalar(INACTIVE_IN_BATCH)
+            .bind(source)
+            .bind(inactive)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(ctx(PG, "apply_batch: lock inactive tracks"))?;
+    }
+    let stored: HashSet<&str> = stored.iter().map(|(slug, _)| slug.as_str()).collect();
+    let (existing, new): (Vec<&InputRow<'_>>, Vec<&InputRow<'_>>) = all
+        .into_iter()
+        .partition(|r| new_tracks == NewTracks::Upsert || stored.contains(r.slug));
 
-    let returned = bind_upsert(sqlx::query(UPSERT.as_str()), source, seen_at, rows)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx(PG, "apply_batch: upsert tracks"))?;
-    let mut inserted = 0u64;
-    let mut rewritten = HashSet::with_capacity(returned.len());
-    for row in &returned {
-        if row
-            .try_get::<bool, _>("inserted")
-            .map_err(|e| row::corrupt("inserted", e))?
-        {
-            inserted += 1;
-        }
-        rewritten.insert(row.text("source_track_slug")?);
+    let mut copied = 0;
+    if !new.is_empty() {
+        copied = copy_new_tracks(tx, source, seen_at, &new)
+            .await
+            .map_err(|err| {
+                if is_key_race(&err) {
+                    AttemptError::KeyRace
+                } else {
+                    map(PG, "apply_batch: upsert tracks: copy new tracks", err).into()
+                }
+            })?;
     }
 
-    // The rows the upsert rewrote took last_seen_at and the bookkeeping there.
-    let untouched: Vec<&InputRow<'_>> = rows
-        .iter()
-        .filter(|r| !rewritten.contains(r.slug))
-        .collect();
+    let mut merged_inserted = 0u64;
+    let mut rewritten = HashSet::new();
     let mut marked = 0;
-    if !untouched.is_empty() {
-        marked = bind_mark_seen(sqlx::query(MARK_SEEN.as_str()), source, seen_at, &untouched)
-            .execute(&mut **tx)
+    if !existing.is_empty() {
+        let returned = bind_upsert(sqlx::query(UPSERT.as_str()), source, seen_at, &existing)
+            .fetch_all(&mut **tx)
             .await
-            .map_err(ctx(PG, "apply_batch: mark seen"))?
-            .rows_affected();
+            .map_err(ctx(PG, "apply_batch: upsert tracks"))?;
+        rewritten.reserve(returned.len());
+        for row in &returned {
+            if row
+                .try_get::<bool, _>("inserted")
+                .map_err(|e| row::corrupt("inserted", e))?
+            {
+                merged_inserted += 1;
+            }
+            rewritten.insert(row.text("source_track_slug")?);
+        }
+
+        // The rows the upsert rewrote took last_seen_at and the bookkeeping
+        // there.
+        let untouched: Vec<&InputRow<'_>> = existing
+            .iter()
+            .copied()
+            .filter(|r| !rewritten.contains(r.slug))
+            .collect();
+        if !untouched.is_empty() {
+            marked = bind_mark_seen(sqlx::query(MARK_SEEN.as_str()), source, seen_at, &untouched)
+                .execute(&mut **tx)
+                .await
+                .map_err(ctx(PG, "apply_batch: mark seen"))?
+                .rows_affected();
+        }
     }
     tracing::debug!(
         rows = rows.len(),
-        rewritten = returned.len(),
+        copied,
+        rewritten = rewritten.len(),
         seen_marked = marked,
         "tracks upserted"
     );
 
-    let written = returned.len() as u64;
+    let inserted = copied + merged_inserted;
+    let updated = rewritten.len() as u64 - merged_inserted;
     Ok(BatchOutcome {
         inserted,
-        updated: written - inserted,
-        unchanged: rows.len() as u64 - written,
+        updated,
+        unchanged: rows.len() as u64 - inserted - updated,
         reactivated,
         changes_recorded: 0,
     })
+}
+
+impl PgTrackRepository {
+    /// One attempt at a batch, in one transaction: the lease fence, the
+    /// track writes, the field changes and the checkpoint's done set.
+    async fn try_apply_batch(
+        &self,
+        batch: &UpsertBatch,
+        prepared: &PreparedBatch<'_>,
+        new_tracks: NewTracks,
+    ) -> Result<BatchOutcome, AttemptError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(ctx(PG, "apply_batch: begin"))?;
+        // First: a superseded lease writes nothing (and holds the job row
+        // until commit, so no claim can take it over half-way).
+        if let Some(checkpoint) = &batch.checkpoint {
+            jobs::postgres::fence(
+                &mut tx,
+                &checkpoint.lease,
+                Some(&checkpoint.state),
+                "apply_batch: checkpoint",
+            )
+            .await?;
+        }
+        let mut outcome = match upsert_tracks(
+            &mut tx,
+            &batch.source,
+            prepared.seen_at,
+            &prepared.rows,
+            new_tracks,
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                // Explicitly, so the connection is clean before a retry
+                // asks the pool for one.
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::debug!(error = %rollback, "apply_batch: rollback failed");
+                }
+                return Err(err);
+            }
+        };
+        let changes = changes_with_reactivations(&batch.changes, &outcome.reactivated);
+        outcome.changes_recorded = insert_changes(
+            &mut tx,
+            batch.run_id,
+            &batch.source,
+            prepared.seen_at,
+            &changes,
+        )
+        .await?;
+        if let Some(checkpoint) = &batch.checkpoint {
+            let done: Vec<&str> = prepared.rows.iter().map(|r| r.slug).collect();
+            jobs::postgres::record_done(&mut tx, checkpoint.lease.job_id, &done).await?;
+        }
+        tx.commit().await.map_err(ctx(PG, "apply_batch: commit"))?;
+        Ok(outcome)
+    }
 }
 
 #[async_trait]
@@ -457,39 +762,31 @@ impl TrackRepository for PgTrackRepository {
 
     async fn apply_batch(&self, batch: &UpsertBatch) -> Result<BatchOutcome, RepositoryError> {
         let prepared = prepare(batch)?;
-        let mut tx = self
-            .pool
-            .begin()
+        match self
+            .try_apply_batch(batch, &prepared, NewTracks::Copy)
             .await
-            .map_err(ctx(PG, "apply_batch: begin"))?;
-        // First: a superseded lease writes nothing (and holds the job row
-        // until commit, so no claim can take it over half-way).
-        if let Some(checkpoint) = &batch.checkpoint {
-            jobs::postgres::fence(
-                &mut tx,
-                &checkpoint.lease,
-                Some(&checkpoint.state),
-                "apply_batch: checkpoint",
-            )
-            .await?;
+        {
+            Ok(outcome) => return Ok(outcome),
+            Err(AttemptError::Repository(err)) => return Err(err),
+            Err(AttemptError::KeyRace) => {}
         }
-        let mut outcome =
-            upsert_tracks(&mut tx, &batch.source, prepared.seen_at, &prepared.rows).await?;
-        let changes = changes_with_reactivations(&batch.changes, &outcome.reactivated);
-        outcome.changes_recorded = insert_changes(
-            &mut tx,
-            batch.run_id,
-            &batch.source,
-            prepared.seen_at,
-            &changes,
-        )
-        .await?;
-        if let Some(checkpoint) = &batch.checkpoint {
-            let done: Vec<&str> = prepared.rows.iter().map(|r| r.slug).collect();
-            jobs::postgres::record_done(&mut tx, checkpoint.lease.job_id, &done).await?;
+        // A concurrent writer stored one of the new slugs between the lookup
+        // and the COPY; nothing of the attempt persisted. Again, with every
+        // track through the upsert, which arbitrates such conflicts.
+        tracing::info!(
+            source = %batch.source,
+            "apply_batch: a new track was stored concurrently; merging the batch instead"
+        );
+        match self
+            .try_apply_batch(batch, &prepared, NewTracks::Upsert)
+            .await
+        {
+            Ok(outcome) => Ok(outcome),
+            Err(AttemptError::Repository(err)) => Err(err),
+            Err(AttemptError::KeyRace) => Err(RepositoryError::Unavailable(
+                "apply_batch: concurrent inserts of the same tracks; retry".to_owned(),
+            )),
         }
-        tx.commit().await.map_err(ctx(PG, "apply_batch: commit"))?;
-        Ok(outcome)
     }
 
     async fn finish_run(&self, finish: &FinishRun) -> Result<FinishOutcome, RepositoryError> {

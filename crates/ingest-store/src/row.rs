@@ -27,7 +27,7 @@ pub(crate) fn corrupt(col: &str, err: impl std::fmt::Display) -> RepositoryError
     RepositoryError::Corrupt(format!("column {col}: {err}"))
 }
 
-/// A full `tracks` row (selected with `STORED_TRACK_SELECT`).
+/// A full track (selected with `columns::stored_track_select`).
 pub(crate) fn stored_track(r: &impl ColumnReader) -> Result<StoredTrack, RepositoryError> {
     let slug = r.text("source_track_slug")?;
     Ok(StoredTrack {
@@ -109,7 +109,7 @@ fn geo_point(r: &impl ColumnReader, slug: &str) -> Result<Option<GeoPoint>, Repo
     }
 }
 
-/// A row selected with `SNAPSHOT_SELECT`.
+/// A row selected with `columns::snapshot_select`.
 pub(crate) fn snapshot(r: &impl ColumnReader) -> Result<TrackSnapshot, RepositoryError> {
     Ok(TrackSnapshot {
         slug: r.text("source_track_slug")?,

@@ -30,7 +30,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::columns::{
-    SNAPSHOT_SELECT, STORED_TRACK_SELECT, mark_seen_parts, sqlite_distinct, upsert_parts,
+    SEEN_MARKS, TRACKS_WITH_SEEN, mark_seen_parts, new_track_columns, seen_value, snapshot_select,
+    sqlite_distinct, stored_track_select, upsert_parts,
 };
 use crate::config::StoreConfig;
 use crate::error::{Dialect, ctx, map_migrate};
@@ -317,21 +318,29 @@ t AS MATERIALIZED (SELECT {} FROM raw)",
     )
 }
 
+/// `cur`'s seen mark `col`, with `sn` its `track_seen` row (see
+/// `columns::SEEN_MARKS`).
+fn stored_mark(col: &str) -> String {
+    seen_value("cur", "sn", col)
+}
+
 /// The upsert: one statement for the whole batch (its shape is explained at
 /// `columns::UpsertParts`). The input is materialised once, so each JSON
-/// field is extracted once per row.
+/// field is extracted once per row. A rewritten track's marks are on its row
+/// again; the caller deletes its `track_seen` row ([`CLEAR_SEEN`]).
 static UPSERT: LazyLock<String> = LazyLock::new(|| {
-    let parts = upsert_parts("?1", "?2", "1", sqlite_distinct);
+    let parts = upsert_parts("?1", "?2", "1", sqlite_distinct, stored_mark);
     format!(
         "{relation}
 INSERT INTO tracks ({insert})
 SELECT {select}
 FROM t LEFT JOIN tracks AS cur ON cur.source = ?1 AND cur.source_track_slug = t.slug
+LEFT JOIN track_seen AS sn ON sn.track_id = cur.id
 WHERE {changed}
 ON CONFLICT (source, source_track_slug) DO UPDATE SET
     {update}
 WHERE {conflict}
-RETURNING source_track_slug",
+RETURNING id, source_track_slug",
         relation = json_relation("?3", JsonRow::COLUMNS),
         insert = parts.insert_columns,
         select = parts.select_list,
@@ -341,19 +350,66 @@ RETURNING source_track_slug",
     )
 });
 
+/// Insert the batch's new tracks (those the lookup found unstored: exact,
+/// since the writer lock is held from `BEGIN IMMEDIATE`) with exactly the
+/// values the upsert's merge gives a track with no stored row: the input
+/// row carries NULL for every dashboard, coordinate and bookkeeping value
+/// the merge would not take from it (see `prepare::InputRow`). A plain
+/// insert: no stored row to probe and merge with, no conflict to arbitrate.
+/// Each row's fields are extracted once from its materialised JSON text.
+static INSERT_NEW: LazyLock<String> = LazyLock::new(|| {
+    let cols = new_track_columns();
+    let mut values = vec!["?1".to_owned()];
+    for col in &cols[1..cols.len() - 6] {
+        let name = if *col == "source_track_slug" {
+            "slug"
+        } else {
+            col
+        };
+        let k = JsonRow::COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("every input column is in the JSON row");
+        values.push(format!("raw.v ->> {k}"));
+    }
+    // is_active, deactivated_at, first_seen_at, last_seen_at, created_at,
+    // updated_at (`new_track_columns` order).
+    values.extend(["1", "NULL", "?2", "?2", "?2", "?2"].map(str::to_owned));
+    format!(
+        "WITH raw AS MATERIALIZED (SELECT j.value AS v FROM json_each(?3) AS j)
+INSERT INTO tracks ({})
+SELECT {} FROM raw",
+        cols.join(", "),
+        values.join(", ")
+    )
+});
+
+/// Delete the `track_seen` rows of these track ids (a JSON array): the
+/// upsert rewrote the tracks, with their marks.
+const CLEAR_SEEN: &str =
+    "DELETE FROM track_seen WHERE track_id IN (SELECT value FROM json_each(?1))";
+
 /// Mark the batch's tracks the upsert did not rewrite as seen, and move their
-/// fetch bookkeeping; never touches `updated_at`. Rows already holding these
-/// values are skipped.
+/// fetch bookkeeping: into their narrow `track_seen` row (inserted or
+/// updated), never the `tracks` row, so neither `updated_at` nor the wide
+/// row moves. Tracks already holding these values are skipped.
 static MARK_SEEN: LazyLock<String> = LazyLock::new(|| {
-    let (set, changed) = mark_seen_parts("?2", sqlite_distinct);
+    let (values, changed) = mark_seen_parts("?2", sqlite_distinct, stored_mark);
+    let update: Vec<String> = SEEN_MARKS
+        .iter()
+        .map(|col| format!("{col} = excluded.{col}"))
+        .collect();
     format!(
         "{relation}
-UPDATE tracks AS cur
-SET {set}
-FROM t
-WHERE cur.source = ?1 AND cur.source_track_slug = t.slug
-  AND {changed}",
+INSERT INTO track_seen (track_id, {cols})
+SELECT cur.id, {values}
+FROM t JOIN tracks AS cur ON cur.source = ?1 AND cur.source_track_slug = t.slug
+LEFT JOIN track_seen AS sn ON sn.track_id = cur.id
+WHERE {changed}
+ON CONFLICT (track_id) DO UPDATE SET {update}",
         relation = json_relation("?3", SeenRow::COLUMNS),
+        cols = SEEN_MARKS.join(", "),
+        update = update.join(", "),
     )
 });
 
@@ -378,7 +434,9 @@ const DEACTIVATE: &str = "UPDATE tracks
 SET is_active = 0, deactivated_at = ?2, updated_at = ?2
 WHERE source = ?1 AND is_active
   AND source_track_slug NOT IN (SELECT value FROM json_each(?3))
-RETURNING source_track_slug, name, first_seen_at, last_seen_at";
+RETURNING source_track_slug, name, first_seen_at,
+    COALESCE((SELECT sn.last_seen_at FROM track_seen AS sn WHERE sn.track_id = tracks.id),
+             last_seen_at) AS last_seen_at";
 
 const UPSERT_SYNC_STATE: &str =
     "INSERT INTO track_sync_state (source, last_success_at, last_run_id)
@@ -388,30 +446,36 @@ ON CONFLICT (source) DO UPDATE SET
     last_run_id = excluded.last_run_id";
 
 static SNAPSHOT: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {SNAPSHOT_SELECT} FROM tracks WHERE source = ?1 ORDER BY source_track_slug")
+    format!(
+        "SELECT {} FROM {TRACKS_WITH_SEEN} WHERE tr.source = ?1 ORDER BY tr.source_track_slug",
+        snapshot_select()
+    )
 });
 
 static GET_TRACKS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {STORED_TRACK_SELECT} FROM tracks
-WHERE source = ?1 AND source_track_slug IN (SELECT value FROM json_each(?2))
-ORDER BY source_track_slug"
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = ?1 AND tr.source_track_slug IN (SELECT value FROM json_each(?2))
+ORDER BY tr.source_track_slug",
+        stored_track_select()
     )
 });
 
 static LIST_ACTIVE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {STORED_TRACK_SELECT} FROM tracks
-WHERE source = ?1 AND is_active
-ORDER BY source_track_slug LIMIT ?2 OFFSET ?3"
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = ?1 AND tr.is_active
+ORDER BY tr.source_track_slug LIMIT ?2 OFFSET ?3",
+        stored_track_select()
     )
 });
 
 static LIST_ALL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {STORED_TRACK_SELECT} FROM tracks
-WHERE source = ?1
-ORDER BY source_track_slug LIMIT ?2 OFFSET ?3"
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = ?1
+ORDER BY tr.source_track_slug LIMIT ?2 OFFSET ?3",
+        stored_track_select()
     )
 });
 
@@ -464,9 +528,10 @@ async fn insert_changes(
 }
 
 /// The track writes of a batch: find which of its tracks are stored (and
-/// which of those inactive), upsert every row (one statement), then mark seen
-/// the rows the upsert did not rewrite (one statement). `changes_recorded` is
-/// left at 0.
+/// which of those inactive), insert the new ones (one statement), upsert the
+/// stored ones (one statement), delete the `track_seen` rows of those it
+/// rewrote, then mark seen the ones it did not rewrite (one statement).
+/// `changes_recorded` is left at 0.
 async fn upsert_tracks(
     tx: &mut Transaction<'static, Sqlite>,
     source: &str,
@@ -477,7 +542,12 @@ async fn upsert_tracks(
         return Ok(BatchOutcome::default());
     }
     let seen_at = encode_time(seen_at);
-    let slugs: Vec<&str> = rows.iter().map(|r| r.slug).collect();
+    // In key order: the statements probe and extend the unique key row after
+    // row, and neighbouring keys share pages. New tracks get their ids in
+    // this order too.
+    let mut sorted: Vec<&InputRow<'_>> = rows.iter().collect();
+    sorted.sort_unstable_by_key(|r| r.slug);
+    let slugs: Vec<&str> = sorted.iter().map(|r| r.slug).collect();
     // Slug → is_active of the batch's stored tracks. Inside the write
     // transaction, so it is exactly what the upsert will meet; it tells
     // inserts from updates (SQLite has no xmax) and finds reactivations.
@@ -489,29 +559,50 @@ async fn upsert_tracks(
         .map_err(ctx(SQ, "apply_batch: find stored tracks"))?
         .into_iter()
         .collect();
-    let mut reactivated: Vec<String> = slugs
+    let reactivated: Vec<String> = slugs
         .iter()
         .filter(|slug| existing.get(**slug) == Some(&false))
         .map(|slug| (*slug).to_owned())
         .collect();
-    reactivated.sort_unstable();
 
-    let json_rows: Vec<JsonRow<'_>> = rows.iter().map(JsonRow::from).collect();
-    let returned: Vec<String> = sqlx::query_scalar(UPSERT.as_str())
-        .bind(source)
-        .bind(&seen_at)
-        .bind(to_json("apply_batch", &json_rows)?)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx(SQ, "apply_batch: upsert tracks"))?;
-    let inserted = returned
-        .iter()
-        .filter(|slug| !existing.contains_key(slug.as_str()))
-        .count() as u64;
+    let (stored, new): (Vec<&InputRow<'_>>, Vec<&InputRow<'_>>) =
+        sorted.iter().partition(|r| existing.contains_key(r.slug));
+    let mut inserted = 0;
+    if !new.is_empty() {
+        let json_rows: Vec<JsonRow<'_>> = new.iter().map(|r| JsonRow::from(*r)).collect();
+        inserted = sqlx::query(INSERT_NEW.as_str())
+            .bind(source)
+            .bind(&seen_at)
+            .bind(to_json("apply_batch", &json_rows)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx(SQ, "apply_batch: upsert tracks: insert new tracks"))?
+            .rows_affected();
+    }
+
+    let mut returned: Vec<(i64, String)> = Vec::new();
+    if !stored.is_empty() {
+        let json_rows: Vec<JsonRow<'_>> = stored.iter().map(|r| JsonRow::from(*r)).collect();
+        returned = sqlx::query_as(UPSERT.as_str())
+            .bind(source)
+            .bind(&seen_at)
+            .bind(to_json("apply_batch", &json_rows)?)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(ctx(SQ, "apply_batch: upsert tracks"))?;
+    }
+    if !returned.is_empty() {
+        let ids: Vec<i64> = returned.iter().map(|(id, _)| *id).collect();
+        sqlx::query(CLEAR_SEEN)
+            .bind(to_json("apply_batch", &ids)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx(SQ, "apply_batch: clear seen marks"))?;
+    }
 
     // The rows the upsert rewrote took last_seen_at and the bookkeeping there.
-    let rewritten: HashSet<&str> = returned.iter().map(String::as_str).collect();
-    let seen_rows: Vec<SeenRow<'_>> = rows
+    let rewritten: HashSet<&str> = returned.iter().map(|(_, slug)| slug.as_str()).collect();
+    let seen_rows: Vec<SeenRow<'_>> = stored
         .iter()
         .filter(|r| !rewritten.contains(r.slug))
         .map(|r| SeenRow {
@@ -535,16 +626,17 @@ async fn upsert_tracks(
     }
     tracing::debug!(
         rows = rows.len(),
+        inserted,
         rewritten = returned.len(),
         seen_marked = marked,
         "tracks upserted"
     );
 
-    let written = returned.len() as u64;
+    let updated = returned.len() as u64;
     Ok(BatchOutcome {
         inserted,
-        updated: written - inserted,
-        unchanged: rows.len() as u64 - written,
+        updated,
+        unchanged: rows.len() as u64 - inserted - updated,
         reactivated,
         changes_recorded: 0,
     })

@@ -51,6 +51,7 @@ contract!(
     unknown_metadata_keeps_every_dashboard_field,
     fetched_none_clears_dashboard_fields,
     not_modified_moves_only_fetch_bookkeeping,
+    seen_marks_stay_exact_across_marks_and_rewrites,
     geo_keep_set_clear,
     finish_run_deactivates_tracks_not_in_the_catalogue,
     finish_run_without_catalogue_deactivates_nothing,

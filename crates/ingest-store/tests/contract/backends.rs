@@ -1,13 +1,16 @@
 //! What is specific to one backend or to the factory: URL schemes, file
 //! creation, WAL, in-memory SQLite, migrating twice, an unreachable server,
 //! how idle job workers are woken (one SQLite file opened twice in a
-//! process; a Postgres listener whose connection is killed).
+//! process; a Postgres listener whose connection is killed), a Postgres
+//! batch whose new track another writer stores meanwhile.
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ingest_core::{JobQueue, JobRequest, NewJob, RepositoryError, TrackRepository, Trigger};
+use ingest_core::{
+    BatchOutcome, JobQueue, JobRequest, NewJob, RepositoryError, TrackRepository, Trigger,
+};
 use ingest_store::{
     PgJobQueue, PgTrackRepository, SqliteJobQueue, SqliteTrackRepository, StoreConfig,
 };
@@ -285,6 +288,105 @@ async fn postgres_listener_recovers_after_losing_its_connection() {
 
         let waiter = idle_worker(store.jobs.clone());
         assert_enqueue_wakes(waiter, store.jobs.as_ref(), "liverc").await;
+    })
+    .await;
+    db.drop_db().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// On Postgres a batch's new tracks are streamed in with COPY, which does
+/// not arbitrate conflicts. When another writer stores one of them between
+/// the batch's lookup and its COPY, the batch is not refused: it is applied
+/// again with every track through the upsert, which merges into the row the
+/// other writer stored.
+#[tokio::test]
+async fn postgres_new_track_stored_concurrently_is_merged() {
+    let db = PgTestDb::create().await;
+    let url = db.url.clone();
+    let outcome = tokio::spawn(async move {
+        let repo = ingest_store::connect(&url).await.expect("connect");
+        let side = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .expect("side connections");
+
+        // The other writer stores alpha and keeps its transaction open.
+        let mut other = side.begin().await.expect("begin");
+        sqlx::query(
+            "INSERT INTO tracks (source, source_track_slug, name, track_url, events_url,
+                 is_live, live_video, status, featured,
+                 first_seen_at, last_seen_at, created_at, updated_at)
+             VALUES ($1, 'alpha', 'Other Writer', 'u', 'e', false, false, 'idle', false,
+                 $2, $2, $2, $2)",
+        )
+        .bind(SOURCE)
+        .bind(us(t(-1)))
+        .execute(&mut *other)
+        .await
+        .expect("the other writer's insert");
+
+        // The batch cannot see alpha yet, so it streams it: the COPY waits
+        // on the other transaction's key.
+        let writer = repo.clone();
+        let applying = tokio::spawn(async move {
+            writer
+                .apply_batch(&batch(
+                    run(),
+                    t(0),
+                    vec![full("alpha", t(0)), bare("bravo")],
+                ))
+                .await
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = 'ingest-store'
+                   AND wait_event_type = 'Lock' AND query LIKE 'COPY tracks%'",
+            )
+            .fetch_one(&side)
+            .await
+            .expect("pg_stat_activity");
+            if waiting == 1 {
+                break;
+            }
+            assert!(
+                !applying.is_finished(),
+                "the batch did not wait for the key"
+            );
+            assert!(Instant::now() < deadline, "the COPY never waited");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        other.commit().await.expect("the other writer commits");
+
+        let result = applying
+            .await
+            .expect("batch task")
+            .expect("the batch is applied, not refused");
+        assert_eq!(
+            result,
+            BatchOutcome {
+                inserted: 1,
+                updated: 1,
+                unchanged: 0,
+                reactivated: Vec::new(),
+                changes_recorded: 0,
+            }
+        );
+        let rows = repo
+            .get_tracks(SOURCE, &slugs(&["alpha", "bravo"]))
+            .await
+            .expect("get_tracks");
+        assert_eq!(rows.len(), 2);
+        assert_catalogue(&rows[0], &catalogue("alpha"));
+        assert_eq!(rows[0].first_seen_at, us(t(-1)), "the other writer's row");
+        assert_eq!(rows[0].last_seen_at, us(t(0)));
+        assert_eq!(rows[0].updated_at, us(t(0)));
+        assert_catalogue(&rows[1], &bare("bravo").catalogue);
+        assert_eq!(rows[1].created_at, us(t(0)));
     })
     .await;
     db.drop_db().await;

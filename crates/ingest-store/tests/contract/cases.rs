@@ -336,6 +336,133 @@ pub(crate) async fn not_modified_moves_only_fetch_bookkeeping(h: &Harness) {
     assert_eq!(row.updated_at, us(t(0)));
 }
 
+/// The seen marks (`last_seen_at` and the fetch bookkeeping) of a track
+/// whose content a batch leaves alone are stored beside its row, not on it;
+/// whichever batch wrote them last, every read, merge and deactivation sees
+/// the latest ones.
+pub(crate) async fn seen_marks_stay_exact_across_marks_and_rewrites(h: &Harness) {
+    let alpha = full("alpha", t(0));
+    let bravo = full("bravo", t(0));
+    h.repo
+        .apply_batch(&batch(run(), t(0), vec![alpha.clone(), bravo.clone()]))
+        .await
+        .expect("seed");
+
+    // Both seen unchanged; alpha's dashboard answered 304 with new validators.
+    let alpha_304 = TrackUpsert {
+        metadata: MetadataUpdate::NotModified {
+            fetched_at: t(1),
+            validators: validators("v2"),
+        },
+        geo: GeoUpdate::Keep,
+        ..alpha.clone()
+    };
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(1), vec![alpha_304, bravo.clone()]))
+        .await
+        .expect("marks only");
+    assert_eq!(result, outcome(0, 0, 2));
+    let row = get_one(h, "alpha").await;
+    assert_eq!(row.last_seen_at, us(t(1)));
+    assert_eq!(row.metadata_fetched_at, Some(us(t(1))));
+    assert_eq!(row.validators, validators("v2"));
+    assert_eq!(row.updated_at, us(t(0)));
+
+    // Renamed, dashboard not fetched: the row is rewritten, and the marks it
+    // keeps are the latest (the 304's), not those it was last written with.
+    let mut renamed = TrackUpsert {
+        metadata: MetadataUpdate::Unknown,
+        geo: GeoUpdate::Keep,
+        ..alpha.clone()
+    };
+    renamed.catalogue.name = "Alpha Renamed".into();
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(2), vec![renamed.clone()]))
+        .await
+        .expect("rename");
+    assert_eq!(result, outcome(0, 1, 0));
+    let row = get_one(h, "alpha").await;
+    assert_eq!(row.catalogue.name, "Alpha Renamed");
+    assert_eq!(row.updated_at, us(t(2)));
+    assert_eq!(row.last_seen_at, us(t(2)));
+    assert_eq!(row.metadata_fetched_at, Some(us(t(1))));
+    assert_eq!(row.validators, validators("v2"));
+
+    // Seen again unchanged, twice: the marks move once, the row never.
+    for _ in 0..2 {
+        let result = h
+            .repo
+            .apply_batch(&batch(run(), t(3), vec![renamed.clone()]))
+            .await
+            .expect("seen again");
+        assert_eq!(result, outcome(0, 0, 1));
+        let again = get_one(h, "alpha").await;
+        assert_eq!(again.last_seen_at, us(t(3)));
+        assert_eq!(again.updated_at, us(t(2)));
+        let mut expected = row.clone();
+        expected.last_seen_at = us(t(3));
+        assert_eq!(again, expected);
+    }
+
+    // bravo leaves the catalogue: its last sighting is the mark of t(1).
+    let finished = h
+        .repo
+        .finish_run(&finish(run(), t(4), Some(&["alpha"])))
+        .await
+        .expect("finish");
+    assert_eq!(
+        finished.deactivated,
+        vec![DeactivatedTrack {
+            slug: "bravo".into(),
+            name: bravo.catalogue.name.clone(),
+            first_seen_at: us(t(0)),
+            last_seen_at: us(t(1)),
+        }]
+    );
+    let seen: Vec<_> = h
+        .repo
+        .snapshot(SOURCE)
+        .await
+        .expect("snapshot")
+        .into_iter()
+        .map(|s| (s.slug, s.last_seen_at, s.validators))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("alpha".to_owned(), us(t(3)), validators("v2")),
+            ("bravo".to_owned(), us(t(1)), validators("v1")),
+        ]
+    );
+
+    // bravo is back: the reactivation rewrites its row, marks included.
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(5), vec![bravo]))
+        .await
+        .expect("back");
+    assert_eq!(result.updated, 1);
+    assert_eq!(result.reactivated, ["bravo"]);
+    let listed = h
+        .repo
+        .list_tracks(SOURCE, page(false, 10, 0))
+        .await
+        .expect("list");
+    let marks: Vec<_> = listed
+        .iter()
+        .map(|r| (r.slug.as_str(), r.last_seen_at, r.updated_at, r.is_active))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("alpha", us(t(3)), us(t(2)), true),
+            ("bravo", us(t(5)), us(t(5)), true),
+        ]
+    );
+}
+
 pub(crate) async fn geo_keep_set_clear(h: &Harness) {
     let with = |geo: GeoUpdate| TrackUpsert {
         geo,
