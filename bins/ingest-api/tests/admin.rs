@@ -23,21 +23,20 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt as _;
-use ingest_app::config::{
-    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
-};
-use ingest_app::wiring::{SyncApp, build_sync_app};
-use ingest_app::worker::{Worker, WorkerConfig};
+use ingest_app::wiring::SyncApp;
+use ingest_app::worker::Worker;
 use ingest_core::{MetadataMode, Trigger};
-use liverc_sim::{Fault, RunningSim, SimConfig, Simulator};
+use liverc_sim::{Fault, SimConfig, Simulator};
 use serde_json::{Value, json};
 use tokio::sync::watch;
+
+mod support;
+use support::{TestDb, machine, sync_settings, worker_config};
 
 const TOKEN: &str = "browser-admin-token-0123456789";
 const WRONG_TOKEN: &str = "not-the-admin-token-0123456789";
@@ -51,120 +50,17 @@ const HOSTILE_NAME: &str =
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(15);
 
-// ------------------------------------------------------------ databases ----
-
-fn pg_admin_url() -> String {
-    std::env::var("MRE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh Postgres database, dropped when the test ends.
-struct TestDb {
-    url: String,
-    name: String,
-}
-
-impl TestDb {
-    async fn new() -> Self {
-        use sqlx::Connection as _;
-        let admin = pg_admin_url();
-        let name = format!("admin_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Self {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let admin = pg_admin_url();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-// ---------------------------------------------------------------- stack ----
-
-fn sync_settings() -> SyncSettings {
-    SyncSettings {
-        metadata: MetadataMode::All,
-        metadata_enabled: true,
-        concurrency: CONCURRENCY,
-        batch_size: 20,
-        guard_max_share: 0.10,
-        metadata_ttl_hours: 168,
-        force: false,
-    }
-}
-
-async fn machine(db: &TestDb, sim: &RunningSim, reports: &tempfile::TempDir) -> SyncApp {
-    build_sync_app(
-        &DatabaseConfig {
-            database_url: Some(db.url.clone()),
-        },
-        &LiveRcSettings {
-            scrape_enabled: true,
-            catalogue_url: sim.catalogue_url(),
-            track_url_template: sim.track_url_template(),
-            user_agent: None,
-            min_request_spacing_ms: 0,
-            request_timeout_secs: 10,
-            max_retries: 3,
-            max_body_mib: 5,
-            respect_robots: true,
-        },
-        &sync_settings(),
-        &ReportSettings {
-            report_dir: reports.path().to_path_buf(),
-            retention_days: 0,
-        },
-        &GeocodeSettings::default(),
-    )
-    .await
-    .expect("app wires up")
-}
-
 fn spawn_worker(app: &SyncApp) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let worker = Worker::new(
         app.jobs.clone(),
         app.service.clone(),
         app.report_writer.clone(),
         sync_settings().options(Trigger::Api),
-        WorkerConfig {
-            worker_id: "browser-test".to_owned(),
-            lease: Duration::from_secs(10),
-            heartbeat: Duration::from_secs(2),
-            poll_interval: Duration::from_millis(200),
-            progress_interval: Duration::from_millis(100),
-            retry_base: Duration::from_millis(200),
-            retry_max: Duration::from_secs(1),
-            dashboards_enabled: true,
-        },
+        worker_config(
+            "browser-test",
+            Duration::from_secs(10),
+            Duration::from_secs(2),
+        ),
         None,
     );
     let (tx, rx) = watch::channel(false);
@@ -173,31 +69,7 @@ fn spawn_worker(app: &SyncApp) -> (watch::Sender<bool>, tokio::task::JoinHandle<
 
 /// The router of `app` on loopback; its base URL.
 async fn serve(app: &SyncApp, scrape_enabled: bool) -> String {
-    let metrics = app.metrics.clone();
-    let state = ingest_http::ApiState {
-        jobs: app.jobs.clone(),
-        tracks: app.repository.clone(),
-        reports: app.reports.clone(),
-        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
-            metrics.render()
-        }),
-        admin_tokens: ingest_http::AdminTokens::new([TOKEN]).expect("valid token"),
-        job_defaults: ingest_http::JobDefaults {
-            metadata: MetadataMode::Changed,
-            ..ingest_http::JobDefaults::default()
-        },
-        scrape_enabled,
-        body_limit: ingest_http::DEFAULT_BODY_LIMIT,
-        clock: Arc::new(ingest_core::SystemClock),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, ingest_http::router(state)).await;
-    });
-    format!("http://{addr}")
+    support::serve_api(app, TOKEN, scrape_enabled, MetadataMode::Changed).await
 }
 
 /// The API as the test sees it (to check what the page shows).

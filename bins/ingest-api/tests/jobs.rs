@@ -13,10 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ingest_app::config::{
-    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
-};
-use ingest_app::wiring::{SyncApp, build_sync_app};
+use ingest_app::wiring::SyncApp;
 use ingest_app::worker::{JobRunResult, Worker, WorkerConfig};
 use ingest_core::{
     JobRequest, JobStatus, MetadataMode, NewJob, NoProgress, SOURCE_LIVERC, StoredTrack,
@@ -26,68 +23,10 @@ use liverc_sim::{RunningSim, SimConfig, Simulator};
 use serde_json::Value;
 use tokio::sync::watch;
 
+mod support;
+use support::{BATCH, CONCURRENCY, TestDb, machine, sync_settings, worker_config};
+
 const TOKEN: &str = "test-admin-token-0123456789";
-const CONCURRENCY: u16 = 4;
-const BATCH: u32 = 20;
-
-// ------------------------------------------------------------ databases ----
-
-fn pg_admin_url() -> String {
-    std::env::var("MRE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh Postgres database, dropped when the test ends.
-struct TestDb {
-    url: String,
-    name: String,
-}
-
-impl TestDb {
-    async fn new() -> Self {
-        use sqlx::Connection as _;
-        let admin = pg_admin_url();
-        let name = format!("jobs_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Self {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let admin = pg_admin_url();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-// ---------------------------------------------------------------- stack ----
 
 async fn simulator(tracks: usize, latency_ms: u64) -> RunningSim {
     Simulator::start(
@@ -100,60 +39,6 @@ async fn simulator(tracks: usize, latency_ms: u64) -> RunningSim {
     )
     .await
     .expect("simulator starts")
-}
-
-fn sync_settings() -> SyncSettings {
-    SyncSettings {
-        metadata: MetadataMode::All,
-        metadata_enabled: true,
-        concurrency: CONCURRENCY,
-        batch_size: BATCH,
-        guard_max_share: 0.10,
-        metadata_ttl_hours: 168,
-        force: false,
-    }
-}
-
-/// One "machine": its own LiveRC client, service and report writer over the
-/// shared database.
-async fn machine(db: &TestDb, sim: &RunningSim, reports: &tempfile::TempDir) -> SyncApp {
-    build_sync_app(
-        &DatabaseConfig {
-            database_url: Some(db.url.clone()),
-        },
-        &LiveRcSettings {
-            scrape_enabled: true,
-            catalogue_url: sim.catalogue_url(),
-            track_url_template: sim.track_url_template(),
-            user_agent: None,
-            min_request_spacing_ms: 0,
-            request_timeout_secs: 10,
-            max_retries: 3,
-            max_body_mib: 5,
-            respect_robots: true,
-        },
-        &sync_settings(),
-        &ReportSettings {
-            report_dir: reports.path().to_path_buf(),
-            retention_days: 0,
-        },
-        &GeocodeSettings::default(),
-    )
-    .await
-    .expect("app wires up")
-}
-
-fn worker_config(name: &str, lease: Duration, heartbeat: Duration) -> WorkerConfig {
-    WorkerConfig {
-        worker_id: name.to_owned(),
-        lease,
-        heartbeat,
-        poll_interval: Duration::from_millis(200),
-        progress_interval: Duration::from_millis(100),
-        retry_base: Duration::from_millis(200),
-        retry_max: Duration::from_secs(1),
-        dashboards_enabled: true,
-    }
 }
 
 fn worker(app: &SyncApp, config: WorkerConfig) -> Worker {
@@ -169,31 +54,7 @@ fn worker(app: &SyncApp, config: WorkerConfig) -> Worker {
 
 /// The API router of `app`, served on loopback; returns its base URL.
 async fn serve_api(app: &SyncApp) -> String {
-    let metrics = app.metrics.clone();
-    let state = ingest_http::ApiState {
-        jobs: app.jobs.clone(),
-        tracks: app.repository.clone(),
-        reports: app.reports.clone(),
-        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
-            metrics.render()
-        }),
-        admin_tokens: ingest_http::AdminTokens::new([TOKEN]).expect("valid token"),
-        job_defaults: ingest_http::JobDefaults {
-            metadata: MetadataMode::All,
-            ..ingest_http::JobDefaults::default()
-        },
-        scrape_enabled: true,
-        body_limit: ingest_http::DEFAULT_BODY_LIMIT,
-        clock: Arc::new(ingest_core::SystemClock),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, ingest_http::router(state)).await;
-    });
-    format!("http://{addr}")
+    support::serve_api(app, TOKEN, true, MetadataMode::All).await
 }
 
 struct Api {

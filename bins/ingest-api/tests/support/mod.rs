@@ -1,0 +1,163 @@
+//! What the end-to-end tests of this package share: a fresh Postgres
+//! database per test, one "machine" (client, service, report writer) over it,
+//! the API router served on loopback, and worker settings for tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ingest_app::config::{
+    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+};
+use ingest_app::wiring::{SyncApp, build_sync_app};
+use ingest_app::worker::WorkerConfig;
+use ingest_core::MetadataMode;
+use liverc_sim::RunningSim;
+
+/// Dashboards in flight and tracks per batch in every test machine.
+pub(crate) const CONCURRENCY: u16 = 4;
+pub(crate) const BATCH: u32 = 20;
+
+fn pg_admin_url() -> String {
+    std::env::var("MRE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh Postgres database, dropped when the test ends.
+pub(crate) struct TestDb {
+    pub(crate) url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub(crate) async fn new() -> Self {
+        use sqlx::Connection as _;
+        let admin = pg_admin_url();
+        let name = format!("api_e2e_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        Self {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = pg_admin_url();
+        // Drop on a separate thread with its own runtime: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                use sqlx::Connection as _;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub(crate) fn sync_settings() -> SyncSettings {
+    SyncSettings {
+        metadata: MetadataMode::All,
+        metadata_enabled: true,
+        concurrency: CONCURRENCY,
+        batch_size: BATCH,
+        guard_max_share: 0.10,
+        metadata_ttl_hours: 168,
+        force: false,
+    }
+}
+
+/// One "machine": its own LiveRC client, service and report writer over the
+/// shared database.
+pub(crate) async fn machine(db: &TestDb, sim: &RunningSim, reports: &tempfile::TempDir) -> SyncApp {
+    build_sync_app(
+        &DatabaseConfig {
+            database_url: Some(db.url.clone()),
+        },
+        &LiveRcSettings {
+            scrape_enabled: true,
+            catalogue_url: sim.catalogue_url(),
+            track_url_template: sim.track_url_template(),
+            user_agent: None,
+            min_request_spacing_ms: 0,
+            request_timeout_secs: 10,
+            max_retries: 3,
+            max_body_mib: 5,
+            respect_robots: true,
+        },
+        &sync_settings(),
+        &ReportSettings {
+            report_dir: reports.path().to_path_buf(),
+            retention_days: 0,
+        },
+        &GeocodeSettings::default(),
+    )
+    .await
+    .expect("app wires up")
+}
+
+/// Worker settings for tests: quick polls and retries, progress every 100 ms.
+pub(crate) fn worker_config(name: &str, lease: Duration, heartbeat: Duration) -> WorkerConfig {
+    WorkerConfig {
+        worker_id: name.to_owned(),
+        lease,
+        heartbeat,
+        poll_interval: Duration::from_millis(200),
+        progress_interval: Duration::from_millis(100),
+        retry_base: Duration::from_millis(200),
+        retry_max: Duration::from_secs(1),
+        dashboards_enabled: true,
+    }
+}
+
+/// The API router over `app`'s ports, served on loopback; its base URL.
+pub(crate) async fn serve_api(
+    app: &SyncApp,
+    token: &str,
+    scrape_enabled: bool,
+    default_metadata: MetadataMode,
+) -> String {
+    let metrics = app.metrics.clone();
+    let state = ingest_http::ApiState {
+        jobs: app.jobs.clone(),
+        tracks: app.repository.clone(),
+        reports: app.reports.clone(),
+        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
+            metrics.render()
+        }),
+        admin_tokens: ingest_http::AdminTokens::new([token]).expect("valid token"),
+        job_defaults: ingest_http::JobDefaults {
+            metadata: default_metadata,
+            ..ingest_http::JobDefaults::default()
+        },
+        scrape_enabled,
+        body_limit: ingest_http::DEFAULT_BODY_LIMIT,
+        clock: Arc::new(ingest_core::SystemClock),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, ingest_http::router(state)).await;
+    });
+    format!("http://{addr}")
+}
