@@ -8,7 +8,6 @@
 //! process (one-box deployments and the embedded SQLite database, which only
 //! one process may write).
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,7 +17,9 @@ use ingest_app::config::{
     AlertSettings, ApiSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings,
     SyncSettings, WorkerSettings,
 };
-use ingest_app::runtime::{init_tracing, shutdown_signal, until_true};
+use ingest_app::runtime::{
+    announce_listening, init_tracing, run_main, shutdown_signal, until_true,
+};
 use ingest_app::wiring::{build_alert_hook, build_sync_app};
 use ingest_app::worker::Worker;
 use ingest_core::Trigger;
@@ -67,23 +68,7 @@ fn main() -> ExitCode {
     }
     let args = Args::parse();
     init_tracing(args.log_json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ingest-api: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ingest-api: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    run_main("ingest-api", run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -117,7 +102,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
-    announce(addr)?;
+    announce_listening(addr)?;
 
     let shutdown = shutdown_signal();
     let server = axum::serve(listener, ingest_http::router(state))
@@ -137,13 +122,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         server.await?;
     }
     Ok(())
-}
-
-/// The first line on stdout: where the API listens.
-#[expect(clippy::print_stdout, reason = "the documented first line of output")]
-fn announce(addr: SocketAddr) -> std::io::Result<()> {
-    println!("listening on http://{addr}");
-    std::io::stdout().flush()
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! stops claiming, lets the job in hand store its current batch, releases
 //! that job to the queue with its checkpoint, and exits 0.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -16,7 +15,9 @@ use ingest_app::config::{
     AlertSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
     WorkerSettings,
 };
-use ingest_app::runtime::{init_tracing, metrics_router, shutdown_signal, until_true};
+use ingest_app::runtime::{
+    announce_listening, init_tracing, metrics_router, run_main, shutdown_signal, until_true,
+};
 use ingest_app::wiring::{build_alert_hook, build_sync_app};
 use ingest_app::worker::Worker;
 use ingest_core::Trigger;
@@ -64,23 +65,7 @@ fn main() -> ExitCode {
     }
     let args = Args::parse();
     init_tracing(args.log_json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ingest-worker: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ingest-worker: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    run_main("ingest-worker", run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -94,7 +79,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let listener = tokio::net::TcpListener::bind(args.metrics_addr).await?;
     let addr = listener.local_addr()?;
-    announce(addr)?;
+    announce_listening(addr)?;
 
     let shutdown = shutdown_signal();
     let server = axum::serve(listener, metrics_router(app.metrics.clone()))
@@ -110,13 +95,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (server, ()) = tokio::join!(server, worker.run(shutdown));
     server?;
     Ok(())
-}
-
-/// The first line on stdout: where the metrics are served.
-#[expect(clippy::print_stdout, reason = "the documented first line of output")]
-fn announce(addr: SocketAddr) -> std::io::Result<()> {
-    println!("listening on http://{addr}");
-    std::io::stdout().flush()
 }
 
 #[cfg(test)]

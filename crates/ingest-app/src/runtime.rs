@@ -88,3 +88,38 @@ pub fn metrics_router(metrics: Arc<ingest_metrics::Metrics>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
 }
+
+/// Run a long-running binary's main future on a multi-threaded runtime:
+/// exit 0 when it returns, 2 (with `name: error` on stderr) when it fails
+/// or the runtime cannot start.
+pub fn run_main<F>(name: &str, main: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{name}: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(main) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Print `listening on http://ADDR` as the first line on stdout (the
+/// documented contract of `ingest-api` and `ingest-worker`) and flush it.
+#[expect(clippy::print_stdout, reason = "the documented first line of output")]
+pub fn announce_listening(addr: std::net::SocketAddr) -> std::io::Result<()> {
+    use std::io::Write as _;
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()
+}
