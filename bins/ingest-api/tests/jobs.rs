@@ -41,6 +41,41 @@ async fn simulator(tracks: usize, latency_ms: u64) -> RunningSim {
     .expect("simulator starts")
 }
 
+/// A job of the LiveRC source fetching every dashboard.
+fn new_job(trigger: Trigger, max_attempts: u32, force: bool) -> NewJob {
+    NewJob {
+        source: SOURCE_LIVERC.to_owned(),
+        trigger,
+        request: JobRequest {
+            metadata: MetadataMode::All,
+            force,
+            ..JobRequest::default()
+        },
+        max_attempts,
+    }
+}
+
+/// Poll the job row until `done` holds (90 s at most).
+async fn wait_job(
+    app: &SyncApp,
+    id: ingest_core::JobId,
+    what: &str,
+    done: impl Fn(&ingest_core::Job) -> bool,
+) -> ingest_core::Job {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let j = app.jobs.get(id).await.expect("get").expect("job");
+        if done(&j) {
+            return j;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {j:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn worker(app: &SyncApp, config: WorkerConfig) -> Worker {
     Worker::new(
         app.jobs.clone(),
@@ -424,15 +459,7 @@ async fn a_crashed_worker_is_replaced_once_its_lease_expires() {
     let b = machine(&db, &sim, &reports).await;
     let job = a
         .jobs
-        .enqueue(&NewJob {
-            source: SOURCE_LIVERC.to_owned(),
-            trigger: Trigger::Cron,
-            request: JobRequest {
-                metadata: MetadataMode::All,
-                ..JobRequest::default()
-            },
-            max_attempts: 3,
-        })
+        .enqueue(&new_job(Trigger::Cron, 3, false))
         .await
         .expect("enqueue");
     sim.reset_stats();
@@ -444,15 +471,10 @@ async fn a_crashed_worker_is_replaced_once_its_lease_expires() {
         &a,
         worker_config("a", lease, Duration::from_millis(300)),
     ));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let j = a.jobs.get(job.id).await.expect("get").expect("job");
-        if j.progress.processed >= (TRACKS / 3) as u64 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "worker A made no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_job(&a, job.id, "progress by worker A", |j| {
+        j.progress.processed >= (TRACKS / 3) as u64
+    })
+    .await;
     handle_a.abort();
     let _ = handle_a.await;
     let killed_at = Instant::now();
@@ -468,15 +490,7 @@ async fn a_crashed_worker_is_replaced_once_its_lease_expires() {
         &b,
         worker_config("b", lease, Duration::from_millis(300)),
     ));
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let done = loop {
-        let j = b.jobs.get(job.id).await.expect("get").expect("job");
-        if j.status.is_final() {
-            break j;
-        }
-        assert!(Instant::now() < deadline, "worker B did not finish: {j:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let done = wait_job(&b, job.id, "worker B to finish", |j| j.status.is_final()).await;
     let _ = stop_b.send(true);
     handle_b.await.expect("worker B stops");
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
@@ -586,19 +600,14 @@ async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
     let reports = tempfile::tempdir().expect("dir");
     let a = machine(&db, &sim, &reports).await;
     let b = machine(&db, &sim, &reports).await;
-    let new_job = || NewJob {
-        source: SOURCE_LIVERC.to_owned(),
-        trigger: Trigger::Api,
-        request: JobRequest {
-            metadata: MetadataMode::All,
-            ..JobRequest::default()
-        },
-        max_attempts: 3,
-    };
     let (_tx, rx) = watch::channel(false);
 
     // 1. Two workers ask for the one job at the same instant: it runs once.
-    let first = a.jobs.enqueue(&new_job()).await.expect("enqueue");
+    let first = a
+        .jobs
+        .enqueue(&new_job(Trigger::Api, 3, false))
+        .await
+        .expect("enqueue");
     let wa = worker(
         &a,
         worker_config("a", Duration::from_secs(10), Duration::from_millis(300)),
@@ -622,7 +631,11 @@ async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
     // every 30 s) while its run takes longer; B takes the job over when the
     // lease expires. A's next batch, progress and outcome are refused: it
     // stops and records nothing; B finishes the job.
-    let second = a.jobs.enqueue(&new_job()).await.expect("enqueue");
+    let second = a
+        .jobs
+        .enqueue(&new_job(Trigger::Api, 3, false))
+        .await
+        .expect("enqueue");
     let wa = worker(
         &a,
         worker_config("a", Duration::from_secs(1), Duration::from_secs(30)),
@@ -691,16 +704,7 @@ fn alerting_worker(app: &SyncApp, url: &str, sla: Option<Duration>) -> Worker {
 async fn run_job(app: &SyncApp, w: &Worker, force: bool) -> ingest_core::Job {
     let job = app
         .jobs
-        .enqueue(&NewJob {
-            source: SOURCE_LIVERC.to_owned(),
-            trigger: Trigger::Cron,
-            request: JobRequest {
-                metadata: MetadataMode::All,
-                force,
-                ..JobRequest::default()
-            },
-            max_attempts: 1,
-        })
+        .enqueue(&new_job(Trigger::Cron, 1, force))
         .await
         .expect("enqueue");
     let (_tx, rx) = watch::channel(false);
@@ -829,15 +833,7 @@ async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
     let a = machine(&db, &sim, &reports).await;
     let job = a
         .jobs
-        .enqueue(&NewJob {
-            source: SOURCE_LIVERC.to_owned(),
-            trigger: Trigger::Api,
-            request: JobRequest {
-                metadata: MetadataMode::All,
-                ..JobRequest::default()
-            },
-            max_attempts: 3,
-        })
+        .enqueue(&new_job(Trigger::Api, 3, false))
         .await
         .expect("enqueue");
     sim.reset_stats();
@@ -845,20 +841,7 @@ async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
         &a,
         worker_config("a", Duration::from_secs(10), Duration::from_millis(300)),
     ));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while a
-        .jobs
-        .get(job.id)
-        .await
-        .expect("get")
-        .expect("job")
-        .progress
-        .processed
-        < 40
-    {
-        assert!(Instant::now() < deadline, "no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_job(&a, job.id, "progress", |j| j.progress.processed >= 40).await;
     // SIGTERM, as the binary's signal handler delivers it.
     let _ = stop.send(true);
     tokio::time::timeout(Duration::from_secs(20), handle)
@@ -885,15 +868,10 @@ async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
         &b,
         worker_config("b", Duration::from_secs(10), Duration::from_millis(300)),
     ));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let done = loop {
-        let j = b.jobs.get(job.id).await.expect("get").expect("job");
-        if j.status.is_final() {
-            break j;
-        }
-        assert!(Instant::now() < deadline, "not finished: {j:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let done = wait_job(&b, job.id, "the resumed job to finish", |j| {
+        j.status.is_final()
+    })
+    .await;
     let _ = stop.send(true);
     handle.await.expect("worker stops");
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
