@@ -280,21 +280,16 @@ impl Accumulator {
         }
     }
 
-    /// What a later attempt needs to continue this one.
-    fn carried(
-        &self,
+    /// What a later attempt needs to continue this one (consumes the
+    /// accumulator: its lists move into the state instead of being copied).
+    fn into_carried(
+        self,
         started_at: DateTime<Utc>,
         stats_now: &crate::ports::source::SourceStats,
     ) -> CarriedState {
         let stats = stats_now.since(&self.stats_before);
         CarriedState {
             started_at: Some(started_at),
-            counts: self.counts.clone(),
-            new_tracks: self.new_tracks.clone(),
-            updated_tracks: self.updated_tracks.clone(),
-            reactivated: self.reactivated.clone(),
-            metadata_errors: self.metadata_errors.clone(),
-            anomalies: self.anomalies.clone(),
             retries: self.carried_retries + stats.retries + self.service_retries,
             responses_429: self.carried_429 + stats.responses_429,
             retry_after_wait_seconds: self.carried_wait_seconds
@@ -302,6 +297,12 @@ impl Accumulator {
             fetch_latency_total_seconds: self.fetch_latency_total.as_secs_f64(),
             fetch_requests: self.fetch_requests,
             processed: self.processed,
+            counts: self.counts,
+            new_tracks: self.new_tracks,
+            updated_tracks: self.updated_tracks,
+            reactivated: self.reactivated,
+            metadata_errors: self.metadata_errors,
+            anomalies: self.anomalies,
         }
     }
 
@@ -965,7 +966,7 @@ impl TrackSyncService {
             Some(job) => {
                 let mut next = acc.clone();
                 next.absorb(pending.clone());
-                let state = next.carried(acc.started_at, &self.source.stats());
+                let state = next.into_carried(acc.started_at, &self.source.stats());
                 let state = serde_json::to_value(&state).map_err(|e| {
                     RepositoryError::Rejected(format!("encoding the checkpoint: {e}"))
                 })?;
