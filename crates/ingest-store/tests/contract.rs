@@ -56,6 +56,7 @@ contract!(
     finish_run_deactivates_tracks_not_in_the_catalogue,
     finish_run_without_catalogue_deactivates_nothing,
     reappearing_track_is_reactivated,
+    stored_tracks_are_found_whatever_the_key_range_holds,
     apply_batch_is_idempotent_with_its_changes,
     failed_batch_persists_nothing_on_constraint_violation,
     failed_batch_persists_nothing_on_change_for_unknown_slug,

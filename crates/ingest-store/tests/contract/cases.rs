@@ -670,6 +670,94 @@ pub(crate) async fn reappearing_track_is_reactivated(h: &Harness) {
     assert_eq!(h.repo.count_tracks(SOURCE, true).await.expect("count"), 2);
 }
 
+/// Whichever way a backend finds a batch's stored tracks (Postgres first
+/// scans the batch's key range and probes slug by slug only when the range
+/// holds more stored tracks than the batch has rows), the split into new,
+/// stored and reactivated tracks is exact: batches whose key range holds
+/// none, fewer, as many and more stored tracks than the batch.
+pub(crate) async fn stored_tracks_are_found_whatever_the_key_range_holds(h: &Harness) {
+    let seed = ["bravo", "delta", "foxtrot", "hotel"];
+    h.repo
+        .apply_batch(&batch(run(), t(0), seed.iter().map(|s| bare(s)).collect()))
+        .await
+        .expect("seed");
+    h.repo
+        .finish_run(&finish(run(), t(1), Some(&["bravo", "delta", "hotel"])))
+        .await
+        .expect("deactivate foxtrot");
+
+    // Range alpha..charlie: one stored track (bravo), not in the batch.
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(2), vec![bare("alpha"), bare("charlie")]))
+        .await
+        .expect("fewer stored in range");
+    assert_eq!(result, outcome(2, 0, 0));
+
+    // Range charlie..delta: as many stored tracks as the batch has rows.
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(3), vec![bare("charlie"), bare("delta")]))
+        .await
+        .expect("as many stored in range");
+    assert_eq!(result, outcome(0, 0, 2));
+
+    // Range bravo..zulu: six stored tracks for a batch of two.
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(4), vec![bare("bravo"), bare("zulu")]))
+        .await
+        .expect("more stored in range");
+    assert_eq!(result, outcome(1, 0, 1));
+
+    // Range foxtrot..golf holds the inactive foxtrot alone: reactivated.
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(5), vec![bare("foxtrot"), bare("golf")]))
+        .await
+        .expect("inactive in a small range");
+    assert_eq!(
+        result,
+        BatchOutcome {
+            inserted: 1,
+            updated: 1,
+            unchanged: 0,
+            reactivated: vec!["foxtrot".into()],
+            changes_recorded: 1,
+        }
+    );
+
+    // Deactivated again, then back in a batch whose range holds many more.
+    h.repo
+        .finish_run(&finish(
+            run(),
+            t(6),
+            Some(&[
+                "alpha", "bravo", "charlie", "delta", "golf", "hotel", "zulu",
+            ]),
+        ))
+        .await
+        .expect("deactivate foxtrot again");
+    let result = h
+        .repo
+        .apply_batch(&batch(run(), t(7), vec![bare("alpha"), bare("foxtrot")]))
+        .await
+        .expect("inactive in a large range");
+    assert_eq!(
+        result,
+        BatchOutcome {
+            inserted: 0,
+            updated: 1,
+            unchanged: 1,
+            reactivated: vec!["foxtrot".into()],
+            changes_recorded: 1,
+        }
+    );
+
+    assert_eq!(h.repo.count_tracks(SOURCE, false).await.expect("count"), 8);
+    assert_eq!(h.repo.count_tracks(SOURCE, true).await.expect("count"), 8);
+}
+
 pub(crate) async fn apply_batch_is_idempotent_with_its_changes(h: &Harness) {
     h.repo
         .apply_batch(&batch(
