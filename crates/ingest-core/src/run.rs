@@ -314,7 +314,10 @@ pub struct GuardDecision {
 pub const MAX_REPORT_ENTRIES: usize = 1_000;
 
 /// Everything the run report shows. Rendered by `ingest-report`. Each list
-/// holds at most [`MAX_REPORT_ENTRIES`] entries; the counts are complete.
+/// holds at most [`MAX_REPORT_ENTRIES`] entries, the first in the list's
+/// order (tracks by name then slug, errors and anomalies by slug; skipped
+/// catalogue rows in page order), whatever order the dashboards completed
+/// in; the counts are complete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     pub run_id: RunId,

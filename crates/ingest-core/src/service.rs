@@ -314,9 +314,13 @@ impl Accumulator {
         self.counts.unchanged += pending.unchanged;
         self.counts.reactivated += pending.reactivated.len() as u64;
         self.counts.db_batches += 1;
-        keep(&mut self.new_tracks, pending.new);
-        keep(&mut self.updated_tracks, pending.updated);
-        keep(&mut self.reactivated, pending.reactivated);
+        keep_first(&mut self.new_tracks, pending.new, by_name_then_slug);
+        keep_first(&mut self.updated_tracks, pending.updated, by_name_then_slug);
+        keep_first(
+            &mut self.reactivated,
+            pending.reactivated,
+            by_name_then_slug,
+        );
         self.processed += pending.tracks;
     }
 }
@@ -605,8 +609,7 @@ impl TrackSyncService {
             match self.repository.finish_run(&finish).await {
                 Ok(outcome) => {
                     acc.counts.deactivated = outcome.deactivated.len() as u64;
-                    report.deactivated = outcome.deactivated;
-                    report.deactivated.truncate(MAX_REPORT_ENTRIES);
+                    report.deactivated = first_entries(outcome.deactivated, by_name_then_slug);
                     if !guard.allowed {
                         report.status = RunStatus::GuardRefused;
                         report.error = guard.reason.clone();
@@ -853,7 +856,7 @@ impl TrackSyncService {
                 }
                 FetchResult::Failed(e) => {
                     acc.counts.dashboards_failed += 1;
-                    keep(
+                    keep_first(
                         &mut acc.metadata_errors,
                         [MetadataErrorEntry {
                             slug: slug.clone(),
@@ -861,6 +864,7 @@ impl TrackSyncService {
                             message: e.message.clone(),
                             attempts: e.attempts,
                         }],
+                        by_slug,
                     );
                     MetadataUpdate::Unknown
                 }
@@ -885,7 +889,7 @@ impl TrackSyncService {
                     acc.counts.dashboards_fetched += 1;
                     let anomalies = sanitize_profile(&slug, &mut profile);
                     acc.counts.validation_anomalies += anomalies.len() as u64;
-                    keep(&mut acc.anomalies, anomalies);
+                    keep_first(&mut acc.anomalies, anomalies, by_slug_then_field);
                     let content_hash = content_hash(&profile);
                     MetadataUpdate::Fetched(Box::new(FetchedMetadata {
                         profile: *profile,
@@ -1083,25 +1087,14 @@ impl TrackSyncService {
         report.finished_at = self.clock.now();
         report.counts = acc.counts.clone();
         // Lists in a stable order (dashboards arrive in completion order),
-        // so the same site gives the same report whichever path ran it.
-        report.new_tracks = std::mem::take(&mut acc.new_tracks);
-        report
-            .new_tracks
-            .sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
-        report.updated_tracks = std::mem::take(&mut acc.updated_tracks);
-        report
-            .updated_tracks
-            .sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
-        report.reactivated = std::mem::take(&mut acc.reactivated);
-        report
-            .reactivated
-            .sort_by(|a, b| (&a.name, &a.slug).cmp(&(&b.name, &b.slug)));
-        report.metadata_errors = std::mem::take(&mut acc.metadata_errors);
-        report.metadata_errors.sort_by(|a, b| a.slug.cmp(&b.slug));
-        report.anomalies = std::mem::take(&mut acc.anomalies);
-        report
-            .anomalies
-            .sort_by(|a, b| (&a.slug, &a.field).cmp(&(&b.slug, &b.field)));
+        // each the first MAX_REPORT_ENTRIES of that order, so the same site
+        // gives the same report whichever path ran it.
+        report.new_tracks = first_entries(std::mem::take(&mut acc.new_tracks), by_name_then_slug);
+        report.updated_tracks =
+            first_entries(std::mem::take(&mut acc.updated_tracks), by_name_then_slug);
+        report.reactivated = first_entries(std::mem::take(&mut acc.reactivated), by_name_then_slug);
+        report.metadata_errors = first_entries(std::mem::take(&mut acc.metadata_errors), by_slug);
+        report.anomalies = first_entries(std::mem::take(&mut acc.anomalies), by_slug_then_field);
         timings.push(timing(Stage::Report, Duration::ZERO, None));
         report.stage_timings = timings;
         progress.update(&progress_sample(
@@ -1154,10 +1147,74 @@ impl TrackSyncService {
     }
 }
 
-/// Append to a report list up to [`MAX_REPORT_ENTRIES`]; the caller counts.
+/// Append to a report list up to [`MAX_REPORT_ENTRIES`], in arrival order
+/// (for the catalogue's skipped rows: its order is the page's); the caller
+/// counts.
 fn keep<T>(list: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
     let room = MAX_REPORT_ENTRIES.saturating_sub(list.len());
     list.extend(items.into_iter().take(room));
+}
+
+/// A track in a report list, which lists tracks by name, then slug.
+trait ListedTrack {
+    fn name(&self) -> &str;
+    fn slug(&self) -> &str;
+}
+
+macro_rules! listed_track {
+    ($($entry:ty),*) => {$(
+        impl ListedTrack for $entry {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn slug(&self) -> &str {
+                &self.slug
+            }
+        }
+    )*};
+}
+listed_track!(
+    NewTrackEntry,
+    UpdatedTrackEntry,
+    ReactivatedTrackEntry,
+    crate::DeactivatedTrack
+);
+
+fn by_name_then_slug<T: ListedTrack>(a: &T, b: &T) -> std::cmp::Ordering {
+    (a.name(), a.slug()).cmp(&(b.name(), b.slug()))
+}
+
+fn by_slug(a: &MetadataErrorEntry, b: &MetadataErrorEntry) -> std::cmp::Ordering {
+    a.slug.cmp(&b.slug)
+}
+
+fn by_slug_then_field(a: &ValidationAnomaly, b: &ValidationAnomaly) -> std::cmp::Ordering {
+    (&a.slug, &a.field).cmp(&(&b.slug, &b.field))
+}
+
+/// Add to a report list that keeps the first [`MAX_REPORT_ENTRIES`] in
+/// `order`, whatever order they arrive in (dashboards complete in a
+/// different order each run): the list may grow to twice the cap, then is
+/// sorted and cut back, so memory stays bounded and what is cut could
+/// never be among the first. [`first_entries`] gives the final list. The
+/// caller counts.
+fn keep_first<T>(
+    list: &mut Vec<T>,
+    items: impl IntoIterator<Item = T>,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
+) {
+    list.extend(items);
+    if list.len() >= 2 * MAX_REPORT_ENTRIES {
+        list.sort_by(&order);
+        list.truncate(MAX_REPORT_ENTRIES);
+    }
+}
+
+/// A list built by [`keep_first`], sorted and cut to the cap.
+fn first_entries<T>(mut list: Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    list.sort_by(order);
+    list.truncate(MAX_REPORT_ENTRIES);
+    list
 }
 
 /// Clamp options to sane ranges.
@@ -1287,3 +1344,58 @@ fn progress_sample(
 
 /// Re-exported for adapters that format coordinates like the report does.
 pub use diff::format_coordinates;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: usize) -> NewTrackEntry {
+        NewTrackEntry {
+            slug: format!("track-{i:05}"),
+            // Names collide in pairs, so the slug decides between them.
+            name: format!("Track {:05}", i / 2),
+            city: None,
+            state: None,
+            country_code: None,
+            track_url: String::new(),
+        }
+    }
+
+    /// A permutation of 0..n (a fixed stride coprime with n).
+    fn shuffled(n: usize, stride: usize) -> Vec<usize> {
+        (0..n).map(|i| (i * stride) % n).collect()
+    }
+
+    #[test]
+    fn capped_lists_keep_the_first_entries_whatever_the_arrival_order() {
+        let n = 2 * MAX_REPORT_ENTRIES + 537;
+        let expected: Vec<NewTrackEntry> = (0..MAX_REPORT_ENTRIES).map(entry).collect();
+        for (stride, chunk) in [(1, 7), (7919, 50), (n - 1, 1), (3, 3_000)] {
+            let order = shuffled(n, stride);
+            let mut list = Vec::new();
+            for part in order.chunks(chunk) {
+                keep_first(&mut list, part.iter().map(|&i| entry(i)), by_name_then_slug);
+                assert!(
+                    list.len() < 2 * MAX_REPORT_ENTRIES + chunk,
+                    "memory stays bounded"
+                );
+            }
+            assert_eq!(
+                first_entries(list, by_name_then_slug),
+                expected,
+                "stride {stride}, chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn short_lists_are_only_sorted() {
+        let mut list = Vec::new();
+        keep_first(&mut list, [entry(9), entry(2), entry(3)], by_name_then_slug);
+        let slugs: Vec<String> = first_entries(list, by_name_then_slug)
+            .into_iter()
+            .map(|e| e.slug)
+            .collect();
+        assert_eq!(slugs, ["track-00002", "track-00003", "track-00009"]);
+    }
+}
