@@ -20,7 +20,7 @@ use ingest_app::config::{
 use ingest_app::runtime::{
     announce_listening, init_tracing, run_main, shutdown_signal, until_true,
 };
-use ingest_app::wiring::{build_alert_hook, build_sync_app};
+use ingest_app::wiring::{build_alert_hook, build_sync_app_on, open_database};
 use ingest_app::worker::Worker;
 use ingest_core::Trigger;
 
@@ -72,21 +72,37 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let app = build_sync_app(
-        &args.database,
-        &args.liverc,
-        &args.sync,
-        &args.reports,
-        &args.geocode,
-    )
-    .await?;
     let tokens = ingest_http::AdminTokens::parse_list(&args.api.admin_tokens)
         .map_err(|e| anyhow::anyhow!("MRE_ADMIN_API_TOKENS: {e}"))?;
-    let metrics = app.metrics.clone();
+    let (store, database_url) = open_database(&args.database).await?;
+    let metrics = Arc::new(ingest_metrics::Metrics::new());
+    // The LiveRC client, the geocoder and the service only where syncs run:
+    // without a worker, a setting only they read cannot stop the API.
+    let worker = if args.with_worker {
+        let app = build_sync_app_on(
+            store.clone(),
+            database_url,
+            metrics.clone(),
+            &args.liverc,
+            &args.sync,
+            &args.reports,
+            &args.geocode,
+        )?;
+        Some(Worker::new(
+            app.jobs.clone(),
+            app.service.clone(),
+            app.report_writer.clone(),
+            args.sync.options(Trigger::Api),
+            args.worker.worker_config(&args.sync),
+            build_alert_hook(&args.alerts, args.public_url.clone())?,
+        ))
+    } else {
+        None
+    };
     let state = ingest_http::ApiState {
-        jobs: app.jobs.clone(),
-        tracks: app.repository.clone(),
-        reports: app.reports.clone(),
+        jobs: store.jobs.clone(),
+        tracks: store.tracks.clone(),
+        reports: store.reports.clone(),
         metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
             metrics.render()
         }),
@@ -107,15 +123,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let server = axum::serve(listener, ingest_http::router(state))
         .with_graceful_shutdown(until_true(shutdown.clone()));
-    if args.with_worker {
-        let worker = Worker::new(
-            app.jobs.clone(),
-            app.service.clone(),
-            app.report_writer.clone(),
-            args.sync.options(Trigger::Api),
-            args.worker.worker_config(&args.sync),
-            build_alert_hook(&args.alerts, args.public_url.clone())?,
-        );
+    if let Some(worker) = worker {
         let (server, ()) = tokio::join!(server, worker.run(shutdown));
         server?;
     } else {

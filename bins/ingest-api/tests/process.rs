@@ -26,9 +26,13 @@ impl Drop for Api {
     }
 }
 
-fn start_api(sim: &liverc_sim::RunningSim, dir: &std::path::Path) -> Api {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ingest-api"))
-        .args(["--addr", "127.0.0.1:0", "--with-worker"])
+/// `ingest-api` on a SQLite file in `dir`, with only the environment given
+/// here (plus `extra`).
+fn api_command(dir: &std::path::Path, args: &[&str], extra: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ingest-api"));
+    command
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -38,10 +42,28 @@ fn start_api(sim: &liverc_sim::RunningSim, dir: &std::path::Path) -> Api {
             format!("sqlite://{}", dir.join("tracks.db").display()),
         )
         .env("MRE_ADMIN_API_TOKENS", TOKEN)
-        .env("MRE_LIVERC_CATALOGUE_URL", sim.catalogue_url())
-        .env("MRE_LIVERC_TRACK_URL_TEMPLATE", sim.track_url_template())
         .env("MRE_TRACK_SYNC_REPORT_DIR", dir.join("reports"))
-        .env("MRE_JOB_POLL_SECONDS", "1")
+        .env("MRE_JOB_POLL_SECONDS", "1");
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    command
+}
+
+fn start_api(sim: &liverc_sim::RunningSim, dir: &std::path::Path) -> Api {
+    start(api_command(
+        dir,
+        &["--with-worker"],
+        &[
+            ("MRE_LIVERC_CATALOGUE_URL", sim.catalogue_url()),
+            ("MRE_LIVERC_TRACK_URL_TEMPLATE", sim.track_url_template()),
+        ],
+    ))
+}
+
+/// Spawn and wait for the first line, `listening on http://…`.
+fn start(mut command: Command) -> Api {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -167,4 +189,41 @@ async fn the_api_binary_runs_jobs_that_the_remote_client_follows() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The geocoder is only read where syncs run: configured for Nominatim but
+/// without the required user agent, the API alone starts and serves, and
+/// `--with-worker` refuses to start, naming the setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_alone_starts_without_the_settings_only_syncs_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sync_only = [("MRE_GEOCODER", "nominatim".to_owned())];
+
+    let api = start(api_command(dir.path(), &[], &sync_only));
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", api.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    let tracks = http
+        .get(format!("{}/api/v1/tracks", api.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("tracks");
+    assert_eq!(tracks.status(), 200, "the API serves from the database");
+    drop(api);
+
+    let refused = api_command(dir.path(), &["--with-worker"], &sync_only)
+        .output()
+        .expect("ingest-api runs");
+    assert!(!refused.status.success(), "a worker needs the geocoder");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("MRE_NOMINATIM_USER_AGENT"),
+        "the error names the setting: {stderr}"
+    );
+    assert!(refused.stdout.is_empty(), "it never listened");
 }

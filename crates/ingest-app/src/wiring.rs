@@ -38,17 +38,50 @@ pub async fn build_sync_app(
     reports: &ReportSettings,
     geocode: &GeocodeSettings,
 ) -> anyhow::Result<SyncApp> {
+    let (store, database_url) = open_database(database).await?;
+    build_sync_app_on(
+        store,
+        database_url,
+        Arc::new(ingest_metrics::Metrics::new()),
+        liverc,
+        sync,
+        reports,
+        geocode,
+    )
+}
+
+/// Connect the database named by the configuration and migrate it; the URL
+/// is returned for messages (redact it before printing).
+pub async fn open_database(
+    database: &DatabaseConfig,
+) -> anyhow::Result<(ingest_store::Store, String)> {
     let database_url = database.url();
+    let store = ingest_store::open(&database_url)
+        .await
+        .with_context(|| format!("opening the database ({})", redact(&database_url)))?;
+    Ok((store, database_url))
+}
+
+/// The LiveRC client, the report writer and the service over an open
+/// database and the given metrics. Only a process that runs syncs needs
+/// this: the API alone serves from the database, so a LiveRC or geocoder
+/// setting it does not use cannot stop it starting.
+pub fn build_sync_app_on(
+    store: ingest_store::Store,
+    database_url: String,
+    metrics: Arc<ingest_metrics::Metrics>,
+    liverc: &LiveRcSettings,
+    sync: &SyncSettings,
+    reports: &ReportSettings,
+    geocode: &GeocodeSettings,
+) -> anyhow::Result<SyncApp> {
     let ingest_store::Store {
         tracks: store,
         reports: archive,
         jobs,
-    } = ingest_store::open(&database_url)
-        .await
-        .with_context(|| format!("opening the database ({})", redact(&database_url)))?;
+    } = store;
     let client = liverc::LiveRcClient::new(liverc.client_config(usize::from(sync.concurrency)))
         .context("building the LiveRC client")?;
-    let metrics = Arc::new(ingest_metrics::Metrics::new());
     let report_writer = Arc::new(MarkdownReportWriter::new(MarkdownReportConfig {
         dir: reports.report_dir.clone(),
         retention_days: (reports.retention_days > 0).then_some(reports.retention_days),
