@@ -824,6 +824,74 @@ async fn a_dead_webhook_never_fails_or_holds_up_a_run() {
     );
 }
 
+/// A worker with a job retention deletes the finished jobs past it when it
+/// starts (and every prune interval), leaving active jobs and the archived
+/// reports alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_prunes_finished_jobs_past_their_retention() {
+    let sim = simulator(30, 1).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let plain = worker(
+        &app,
+        worker_config("plain", Duration::from_secs(10), Duration::from_secs(2)),
+    );
+    let old = run_job(&app, &plain, true).await;
+    assert_eq!(old.status, JobStatus::Succeeded);
+
+    // Kept: a worker without a retention, and one whose retention has not
+    // passed, leave it.
+    plain.prune().await;
+    let keeping = worker(
+        &app,
+        WorkerConfig {
+            job_retention: Some(Duration::from_secs(3600)),
+            ..worker_config("keeping", Duration::from_secs(10), Duration::from_secs(2))
+        },
+    );
+    keeping.prune().await;
+    assert!(app.jobs.get(old.id).await.expect("get").is_some());
+
+    // A queued job, and a running worker whose retention has passed: it
+    // prunes as it starts, then runs the queued job.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let queued = app
+        .jobs
+        .enqueue(&new_job(Trigger::Api, 1, false))
+        .await
+        .expect("enqueue");
+    let (stop, handle) = spawn_worker(worker(
+        &app,
+        WorkerConfig {
+            job_retention: Some(Duration::from_millis(20)),
+            ..worker_config("pruning", Duration::from_secs(10), Duration::from_secs(2))
+        },
+    ));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.jobs.get(old.id).await.expect("get").is_some() {
+        assert!(Instant::now() < deadline, "the finished job is pruned");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let queued = wait_job(&app, queued.id, "the queued job to finish", |j| {
+        j.status.is_final()
+    })
+    .await;
+    assert_eq!(queued.status, JobStatus::Succeeded, "{:?}", queued.error);
+    stop.send(true).expect("stop");
+    handle.await.expect("worker");
+    assert!(
+        app.jobs.get(queued.id).await.expect("get").is_some(),
+        "a job finished after the start-up prune waits for the next one"
+    );
+    let archived = app
+        .reports
+        .get_report(old.id)
+        .await
+        .expect("report archive");
+    assert!(archived.is_some(), "the run's report stays in the archive");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
     const TRACKS: usize = 160;

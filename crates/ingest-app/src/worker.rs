@@ -43,6 +43,12 @@ pub struct WorkerConfig {
     pub retry_max: Duration,
     /// False: no dashboards at all, whatever a job requests.
     pub dashboards_enabled: bool,
+    /// Finished jobs older than this are deleted ([`JobQueue::prune`]);
+    /// `None` keeps them.
+    pub job_retention: Option<Duration>,
+    /// How often to prune: once when the worker starts, then at this
+    /// interval, between jobs.
+    pub prune_interval: Duration,
 }
 
 impl WorkerConfig {
@@ -126,9 +132,14 @@ impl Worker {
     /// in hand (if any) has been stored up to its current batch and released.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         info!(worker = %self.config.worker_id, "worker started");
+        let mut next_prune = tokio::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if tokio::time::Instant::now() >= next_prune {
+                self.prune().await;
+                next_prune = tokio::time::Instant::now() + self.config.prune_interval;
             }
             match self
                 .jobs
@@ -154,6 +165,24 @@ impl Worker {
             }
         }
         info!(worker = %self.config.worker_id, "worker stopped");
+    }
+
+    /// Delete the finished jobs past their retention, if one is set. A
+    /// failure is logged and tried again at the next interval: it never
+    /// stops the worker.
+    pub async fn prune(&self) {
+        let Some(retention) = self.config.job_retention else {
+            return;
+        };
+        match self.jobs.prune(retention).await {
+            Ok(0) => {}
+            Ok(deleted) => info!(
+                deleted,
+                retention_days = retention.as_secs() / 86_400,
+                "deleted finished jobs past their retention"
+            ),
+            Err(e) => warn!(error = %e, "deleting old finished jobs failed; trying again later"),
+        }
     }
 
     /// Claim one job if one is due and run it to the end of this attempt.
@@ -526,6 +555,8 @@ mod tests {
             retry_base: Duration::from_secs(30),
             retry_max: Duration::from_secs(100),
             dashboards_enabled: true,
+            job_retention: None,
+            prune_interval: Duration::from_secs(3600),
         };
         assert_eq!(c.retry_delay(1), Duration::from_secs(30));
         assert_eq!(c.retry_delay(2), Duration::from_secs(60));

@@ -84,5 +84,7 @@ contract!(
     jobs_checkpoint_accumulates_with_stored_batches_only,
     jobs_progress_and_outcome_round_trip,
     jobs_enqueue_wakes_an_idle_worker,
+    jobs_success_drops_the_checkpoint_failure_keeps_it,
+    jobs_prune_deletes_old_final_jobs_only,
     ],
 );

@@ -125,6 +125,8 @@ pub(crate) fn worker_config(name: &str, lease: Duration, heartbeat: Duration) ->
         retry_base: Duration::from_millis(200),
         retry_max: Duration::from_secs(1),
         dashboards_enabled: true,
+        job_retention: None,
+        prune_interval: Duration::from_secs(3600),
     }
 }
 

@@ -279,7 +279,9 @@ pub trait JobQueue: Send + Sync {
     /// Store the latest progress sample.
     async fn report_progress(&self, lease: &Lease, progress: &JobProgress) -> Result<(), JobError>;
 
-    /// End the attempt (see [`JobOutcome`]) and release the lease.
+    /// End the attempt (see [`JobOutcome`]) and release the lease. A job
+    /// that succeeded cannot be resumed, so its checkpoint (done set and
+    /// carried state) is dropped in the same transaction.
     async fn finish(&self, lease: &Lease, outcome: &JobOutcome) -> Result<Job, JobError>;
 
     /// The job's checkpoint (empty for a fresh job).
@@ -300,6 +302,12 @@ pub trait JobQueue: Send + Sync {
     /// `max_attempts` starts again from here). [`JobError::Active`] if the
     /// source has another active job; [`JobError::InvalidState`] otherwise.
     async fn resume(&self, job_id: JobId) -> Result<Job, JobError>;
+
+    /// Delete the final jobs (succeeded, failed, cancelled) completed more
+    /// than `older_than` ago, with their checkpoints; queued and running
+    /// jobs are never touched. Returns how many were deleted. Run reports
+    /// live in the report archive and are not affected.
+    async fn prune(&self, older_than: Duration) -> Result<u64, JobError>;
 
     /// Wait until work may be available or `timeout` passes (LISTEN/NOTIFY on
     /// Postgres, in-process notification on SQLite). Never errors: the worker

@@ -264,6 +264,10 @@ impl JobQueue for FakeQueue {
         Ok(job.clone())
     }
 
+    async fn prune(&self, _older_than: Duration) -> Result<u64, JobError> {
+        Err(JobError::Store("the API never prunes jobs".to_owned()))
+    }
+
     async fn wait_for_work(&self, timeout: Duration) {
         tokio::time::sleep(timeout).await;
     }

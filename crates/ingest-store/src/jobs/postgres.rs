@@ -221,8 +221,11 @@ WHERE {FENCE}"
 }
 
 statement! {
+    /// A succeeded job cannot be resumed: its carried state goes (and its
+    /// done set, by [`DROP_DONE_SET`] in the same transaction).
     FINISHED = "UPDATE sync_jobs
-SET status = $3, summary = $4, error = $5, completed_at = now(), {RELEASE}
+SET status = $3, summary = $4, error = $5, completed_at = now(), {RELEASE},
+    checkpoint_state = CASE WHEN $3 = 'succeeded' THEN NULL ELSE checkpoint_state END
 WHERE {FENCE}
 RETURNING {JOB_COLUMNS}"
 }
@@ -285,6 +288,15 @@ statement! {
 SET checkpoint_state = COALESCE($3, checkpoint_state), updated_at = now()
 WHERE {FENCE}"
 }
+
+/// The done set of a job that succeeded.
+const DROP_DONE_SET: &str = "DELETE FROM sync_job_tracks WHERE job_id = $1";
+
+/// Final jobs completed more than `$1` µs ago; their done sets go by
+/// `ON DELETE CASCADE`.
+const PRUNE: &str = "DELETE FROM sync_jobs
+WHERE status IN ('succeeded', 'failed', 'cancelled')
+  AND completed_at < now() - $1::bigint * interval '1 microsecond'";
 
 /// Fail the running jobs whose lease expired after their last allowed
 /// attempt (skipping any another transaction holds).
@@ -427,12 +439,25 @@ impl JobQueue for PgJobQueue {
                 .bind(lease.job_id)
                 .bind(lease.token),
         };
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(job_ctx(PG, "finish: begin"))?;
         let row = query
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(job_ctx(PG, "finish"))?
             .ok_or(JobError::LeaseLost(lease.job_id))?;
         let job = job(&row)?;
+        if job.status == JobStatus::Succeeded {
+            sqlx::query(DROP_DONE_SET)
+                .bind(job.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(job_ctx(PG, "finish: drop the checkpoint"))?;
+        }
+        tx.commit().await.map_err(job_ctx(PG, "finish: commit"))?;
         if job.status == JobStatus::Queued {
             self.notify(job.id).await;
         }
@@ -535,6 +560,15 @@ FROM sync_jobs AS j WHERE j.id = $1",
         Err(JobError::Store(
             "resume: the source's active job kept changing; try again".into(),
         ))
+    }
+
+    async fn prune(&self, older_than: Duration) -> Result<u64, JobError> {
+        let done = sqlx::query(PRUNE)
+            .bind(delay_micros(older_than))
+            .execute(&self.pool)
+            .await
+            .map_err(job_ctx(PG, "prune"))?;
+        Ok(done.rows_affected())
     }
 
     async fn wait_for_work(&self, timeout: Duration) {

@@ -49,6 +49,9 @@ fn now_plus(param: &str) -> String {
     format!("(strftime('%Y-%m-%dT%H:%M:%f', 'now', {param}) || '000Z')")
 }
 
+/// The done set of a job that succeeded.
+const DROP_DONE_SET: &str = "DELETE FROM sync_job_tracks WHERE job_id = ?1";
+
 /// A delay (in microseconds, see [`delay_micros`]) as a SQLite date
 /// modifier: `+S.ffffff seconds`.
 fn delay_modifier(micros: i64) -> String {
@@ -146,11 +149,22 @@ WHERE {FENCE}"
 }
 
 statement! {
+    /// A succeeded job cannot be resumed: its carried state goes (and its
+    /// done set, by [`DROP_DONE_SET`] in the same transaction).
     FINISHED = "UPDATE sync_jobs
 SET status = ?3, summary = ?4, error = ?5, completed_at = {NOW},
-    lease_owner = NULL, lease_expires_at = NULL, updated_at = {NOW}
+    lease_owner = NULL, lease_expires_at = NULL, updated_at = {NOW},
+    checkpoint_state = CASE WHEN ?3 = 'succeeded' THEN NULL ELSE checkpoint_state END
 WHERE {FENCE}
 RETURNING {JOB_COLUMNS}"
+}
+
+statement! {
+    /// Final jobs completed more than `?1` (a negative modifier) ago; their
+    /// done sets go by `ON DELETE CASCADE`.
+    PRUNE = "DELETE FROM sync_jobs
+WHERE status IN ('succeeded', 'failed', 'cancelled') AND completed_at < {cutoff}",
+    cutoff = now_plus("?1")
 }
 
 statement! {
@@ -446,6 +460,13 @@ impl JobQueue for SqliteJobQueue {
             .map_err(job_ctx(SQ, "finish"))?
             .ok_or(JobError::LeaseLost(lease.job_id))?;
         let job = job(&row)?;
+        if job.status == JobStatus::Succeeded {
+            sqlx::query(DROP_DONE_SET)
+                .bind(id_text(job.id))
+                .execute(&mut *tx)
+                .await
+                .map_err(job_ctx(SQ, "finish: drop the checkpoint"))?;
+        }
         tx.commit().await.map_err(job_ctx(SQ, "finish: commit"))?;
         if job.status == JobStatus::Queued {
             self.wake();
@@ -541,6 +562,20 @@ FROM sync_jobs AS j WHERE j.id = ?1",
         tx.commit().await.map_err(job_ctx(SQ, "resume: commit"))?;
         self.wake();
         Ok(job)
+    }
+
+    async fn prune(&self, older_than: Duration) -> Result<u64, JobError> {
+        let micros = delay_micros(older_than);
+        let done = sqlx::query(PRUNE.as_str())
+            .bind(format!(
+                "-{}.{:06} seconds",
+                micros / 1_000_000,
+                micros % 1_000_000
+            ))
+            .execute(&self.writer)
+            .await
+            .map_err(job_ctx(SQ, "prune"))?;
+        Ok(done.rows_affected())
     }
 
     async fn wait_for_work(&self, timeout: Duration) {

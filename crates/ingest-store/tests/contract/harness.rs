@@ -96,16 +96,17 @@ impl Harness {
 
     /// How many change rows there are in all.
     pub(crate) async fn change_count(&self) -> i64 {
+        self.count("track_changes").await
+    }
+
+    /// How many rows `table` holds (a table name from the test, not input).
+    pub(crate) async fn count(&self, table: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"));
         match &self.raw {
-            Raw::Postgres(pool) => sqlx::query_scalar("SELECT count(*) FROM track_changes")
-                .fetch_one(pool)
-                .await
-                .expect("count track_changes"),
-            Raw::Sqlite(pool) => sqlx::query_scalar("SELECT count(*) FROM track_changes")
-                .fetch_one(pool)
-                .await
-                .expect("count track_changes"),
+            Raw::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Raw::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
         }
+        .unwrap_or_else(|e| panic!("count {table}: {e}"))
     }
 }
 

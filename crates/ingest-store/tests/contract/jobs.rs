@@ -934,3 +934,112 @@ pub(crate) async fn jobs_enqueue_wakes_an_idle_worker(h: &Harness) {
         "woke after {latency:?}"
     );
 }
+
+fn finished(status: JobStatus) -> JobOutcome {
+    JobOutcome::Finished {
+        status,
+        summary: None,
+        error: (status != JobStatus::Succeeded).then(|| "stopped".to_owned()),
+    }
+}
+
+/// Only a failed or cancelled job can be resumed, so a job that succeeded
+/// drops its checkpoint (done set and carried state) as it finishes; a
+/// failed one keeps it for a resume.
+pub(crate) async fn jobs_success_drops_the_checkpoint_failure_keeps_it(h: &Harness) {
+    for (source, status) in [("ok", JobStatus::Succeeded), ("bad", JobStatus::Failed)] {
+        let job = enqueue(h, source, 3).await;
+        let claimed = claim(h, "w1", HOLD).await;
+        h.repo
+            .apply_batch(&checkpointed(
+                UpsertBatch {
+                    source: source.into(),
+                    ..batch(job.id, t(0), vec![bare("alpha"), bare("bravo")])
+                },
+                claimed.lease,
+                json!({ "batches": 1 }),
+            ))
+            .await
+            .expect("batch");
+        assert_eq!(done(&checkpoint(h, job.id).await), ["alpha", "bravo"]);
+        let ended = h
+            .jobs
+            .finish(&claimed.lease, &finished(status))
+            .await
+            .expect("finish");
+        assert_eq!(ended.status, status);
+        let left = checkpoint(h, job.id).await;
+        if status == JobStatus::Succeeded {
+            assert_eq!(left, Checkpoint::default(), "nothing left to resume from");
+        } else {
+            assert_eq!(done(&left), ["alpha", "bravo"]);
+            assert_eq!(left.state, Some(json!({ "batches": 1 })));
+        }
+    }
+}
+
+/// `prune` deletes final jobs completed before the cut-off, with their
+/// checkpoints, and never a queued or running job.
+pub(crate) async fn jobs_prune_deletes_old_final_jobs_only(h: &Harness) {
+    let mut finals = Vec::new();
+    for (source, status) in [
+        ("s1", JobStatus::Succeeded),
+        ("s2", JobStatus::Failed),
+        ("s3", JobStatus::Cancelled),
+    ] {
+        let job = enqueue(h, source, 3).await;
+        let claimed = claim(h, "w1", HOLD).await;
+        if status == JobStatus::Failed {
+            h.repo
+                .apply_batch(&checkpointed(
+                    UpsertBatch {
+                        source: source.into(),
+                        ..batch(job.id, t(0), vec![bare("alpha")])
+                    },
+                    claimed.lease,
+                    json!(null),
+                ))
+                .await
+                .expect("batch");
+        }
+        h.jobs
+            .finish(&claimed.lease, &finished(status))
+            .await
+            .expect("finish");
+        finals.push(job.id);
+    }
+    assert_eq!(
+        h.count("sync_job_tracks").await,
+        1,
+        "the failed job's done set"
+    );
+    let running = enqueue(h, "s4", 3).await;
+    let _lease = claim(h, "w2", HOLD).await;
+    let queued = enqueue(h, "s5", 3).await;
+
+    // Nothing is older than an hour.
+    assert_eq!(
+        h.jobs
+            .prune(Duration::from_secs(3600))
+            .await
+            .expect("prune"),
+        0
+    );
+    assert_eq!(h.jobs.list(10).await.expect("list").len(), 5);
+
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        h.jobs
+            .prune(Duration::from_millis(10))
+            .await
+            .expect("prune"),
+        3
+    );
+    for id in finals {
+        assert!(h.jobs.get(id).await.expect("get").is_none(), "{id} pruned");
+    }
+    assert_eq!(h.count("sync_job_tracks").await, 0, "done sets pruned too");
+    assert_eq!(get_job(h, running.id).await.status, JobStatus::Running);
+    assert_eq!(get_job(h, queued.id).await.status, JobStatus::Queued);
+    assert_eq!(h.jobs.prune(Duration::ZERO).await.expect("prune again"), 0);
+}
