@@ -78,6 +78,7 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
         String::from_utf8_lossy(&first.stderr)
     );
     let summary = json(&first);
+    let first_summary = summary.clone();
     for key in [
         "runId",
         "status",
@@ -104,6 +105,7 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
         .join(summary["reportPath"].as_str().expect("report path"));
     let body = std::fs::read_to_string(&report).expect("report file exists");
     assert!(body.starts_with("# Track sync report"));
+    let first_body = body.clone();
 
     // The catalogue shrinks by half: the guard refuses, exit code 3.
     sim.site().truncate_catalogue(Some(60));
@@ -148,6 +150,65 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
     .await
     .expect("join");
     assert_eq!(json(&listed).as_array().map(Vec::len), Some(60));
+
+    // The three runs' reports, from the database archive and from the files.
+    let first_id = first_summary["runId"].as_str().expect("run id").to_owned();
+    let dir_path = dir.path().to_path_buf();
+    let (listed, shown, latest, from_files, missing) = tokio::task::spawn_blocking(move || {
+        let db = ["--database-url", "sqlite://tracks.db"];
+        let with_db = |args: &[&str]| {
+            let mut a = args.to_vec();
+            a.extend_from_slice(&db);
+            cli(&dir_path, &a)
+        };
+        (
+            with_db(&["reports", "list"]),
+            with_db(&["reports", "show", &first_id[..13]]),
+            with_db(&["reports", "show", "latest"]),
+            cli(
+                &dir_path,
+                &[
+                    "reports",
+                    "show",
+                    &first_id,
+                    "--files",
+                    "--report-dir",
+                    "reports",
+                ],
+            ),
+            with_db(&["reports", "show", "ffffffff"]),
+        )
+    })
+    .await
+    .expect("join");
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(
+        listed
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains(first_summary["runId"].as_str().unwrap_or("?"))),
+        "oldest last: {listed}"
+    );
+    assert!(listed.contains("guard_refused"), "{listed}");
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout),
+        first_body,
+        "the archive holds the file's report"
+    );
+    assert_eq!(String::from_utf8_lossy(&from_files.stdout), first_body);
+    let latest = String::from_utf8_lossy(&latest.stdout).into_owned();
+    assert!(
+        latest.starts_with("# Track sync report") && latest != first_body,
+        "the forced run's report"
+    );
+    assert_eq!(missing.status.code(), Some(2), "an unknown run is an error");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no report"));
 
     // The site is gone: a failure, exit code 2, nothing deactivated.
     sim.shutdown().await.expect("shutdown");

@@ -277,7 +277,7 @@ pub struct WorkerSettings {
     /// worker deletes it; 0 keeps jobs forever. Run reports are kept apart
     /// (`MRE_TRACK_SYNC_REPORT_RETENTION_DAYS`).
     #[arg(long = "job-retention-days", env = "MRE_JOB_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=3650))]
-    pub retention_days: u32,
+    pub job_retention_days: u32,
 }
 
 impl WorkerSettings {
@@ -293,8 +293,8 @@ impl WorkerSettings {
             retry_base: Duration::from_secs(self.retry_base_seconds),
             retry_max: Duration::from_secs(self.retry_max_seconds.max(self.retry_base_seconds)),
             dashboards_enabled: sync.metadata_enabled,
-            job_retention: (self.retention_days > 0)
-                .then(|| Duration::from_secs(u64::from(self.retention_days) * 24 * 3600)),
+            job_retention: (self.job_retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(self.job_retention_days) * 24 * 3600)),
             prune_interval: PRUNE_INTERVAL,
         }
     }

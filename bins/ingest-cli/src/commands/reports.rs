@@ -1,11 +1,15 @@
-//! `ingest-cli reports list|show`: run reports in the report directory.
+//! `ingest-cli reports list|show`: run reports, from the database archive
+//! (every run, whichever process or machine ran it: the CLI, a worker, the
+//! API's worker) or, with `--files`, from the report directory.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use ingest_app::config::DatabaseConfig;
+use ingest_core::{ArchivedReportSummary, ReportArchive, SOURCE_LIVERC};
 use ingest_report::parse_report_file_name;
 
 /// The `reports` subcommands.
@@ -13,69 +17,166 @@ use ingest_report::parse_report_file_name;
 pub(crate) enum ReportsCommand {
     /// List run reports, newest first.
     List {
-        #[arg(
-            long = "report-dir",
-            env = "MRE_TRACK_SYNC_REPORT_DIR",
-            default_value = "docs/reports"
-        )]
-        report_dir: PathBuf,
         /// At most this many.
         #[arg(long, default_value_t = 20)]
-        limit: usize,
+        limit: u32,
+        #[command(flatten)]
+        from: ReportSource,
     },
     /// Print one report: by run id (or a prefix of it), file name, or `latest`.
     Show {
         /// Run id, run-id prefix, file name, or `latest`.
         which: String,
-        #[arg(
-            long = "report-dir",
-            env = "MRE_TRACK_SYNC_REPORT_DIR",
-            default_value = "docs/reports"
-        )]
-        report_dir: PathBuf,
+        #[command(flatten)]
+        from: ReportSource,
     },
 }
 
+/// Where reports are read from.
+#[derive(Debug, Args)]
+pub(crate) struct ReportSource {
+    /// Read the report files in `--report-dir` instead of the database
+    /// archive (which holds every run's report, wherever it ran).
+    #[arg(long)]
+    files: bool,
+    /// The report directory, with `--files`.
+    #[arg(
+        long = "report-dir",
+        env = "MRE_TRACK_SYNC_REPORT_DIR",
+        default_value = "docs/reports"
+    )]
+    report_dir: PathBuf,
+    #[command(flatten)]
+    database: DatabaseConfig,
+}
+
+/// Runs scanned when a report is named by a run-id prefix or file name.
+const SEARCHED_RUNS: u32 = 10_000;
+
 pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match command {
-        ReportsCommand::List { report_dir, limit } => {
-            let reports = list(&report_dir)?;
+        ReportsCommand::List { limit, from } if from.files => {
+            let reports = list_files(&from.report_dir)?;
             if reports.is_empty() {
-                writeln!(out, "no reports in {}", report_dir.display())?;
+                writeln!(out, "no reports in {}", from.report_dir.display())?;
             }
-            for (name, time) in reports.iter().take(limit) {
+            for (name, time) in reports.iter().take(limit as usize) {
                 writeln!(out, "{}  {}", time.format("%Y-%m-%d %H:%M:%S UTC"), name)?;
             }
-            Ok(ExitCode::SUCCESS)
         }
-        ReportsCommand::Show { which, report_dir } => {
-            let reports = list(&report_dir)?;
-            let wanted = which.trim().trim_end_matches(".md").replace('-', "");
-            let found = if which == "latest" {
-                reports.first()
+        ReportsCommand::List { limit, from } => {
+            let archive = open_archive(&from.database).await?;
+            let reports = archive.list_reports(SOURCE_LIVERC, limit).await?;
+            if reports.is_empty() {
+                writeln!(out, "no reports in the database")?;
+            }
+            for r in &reports {
+                writeln!(
+                    out,
+                    "{}  {:<13}  {:<6}  {}  {}",
+                    r.finished_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    r.status,
+                    r.trigger,
+                    r.run_id,
+                    r.file_name
+                )?;
+            }
+        }
+        ReportsCommand::Show { which, from } if from.files => {
+            let reports = list_files(&from.report_dir)?;
+            let name = if which == "latest" {
+                reports.first().map(|(name, _)| name.as_str())
             } else {
-                reports.iter().find(|(name, _)| {
-                    name == &which
-                        || name
-                            .trim_end_matches(".md")
-                            .rsplit('-')
-                            .next()
-                            .is_some_and(|id| id.starts_with(&wanted))
-                })
+                pick(
+                    &which,
+                    reports
+                        .iter()
+                        .map(|(name, _)| (name.as_str(), run_id_of(name))),
+                )?
             };
-            let Some((name, _)) = found else {
-                anyhow::bail!("no report {which:?} in {}", report_dir.display());
+            let Some(name) = name else {
+                anyhow::bail!("no report {which:?} in {}", from.report_dir.display());
             };
-            let body = std::fs::read_to_string(report_dir.join(name))
+            let body = std::fs::read_to_string(from.report_dir.join(name))
                 .with_context(|| format!("reading {name}"))?;
             out.write_all(body.as_bytes())?;
-            Ok(ExitCode::SUCCESS)
         }
+        ReportsCommand::Show { which, from } => {
+            let archive = open_archive(&from.database).await?;
+            let limit = if which == "latest" { 1 } else { SEARCHED_RUNS };
+            let reports = archive.list_reports(SOURCE_LIVERC, limit).await?;
+            let found: Option<&ArchivedReportSummary> = if which == "latest" {
+                reports.first()
+            } else {
+                pick(
+                    &which,
+                    reports
+                        .iter()
+                        .map(|r| (r.file_name.as_str(), r.run_id.to_string())),
+                )?
+                .and_then(|name| reports.iter().find(|r| r.file_name == name))
+            };
+            let Some(found) = found else {
+                anyhow::bail!("no report {which:?} in the database");
+            };
+            let report = archive
+                .get_report(found.run_id)
+                .await?
+                .with_context(|| format!("report {} was deleted meanwhile", found.run_id))?;
+            out.write_all(report.body.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn open_archive(
+    database: &DatabaseConfig,
+) -> anyhow::Result<std::sync::Arc<dyn ReportArchive>> {
+    let (store, _) = ingest_app::wiring::open_database(database).await?;
+    Ok(store.reports)
+}
+
+/// The one report `which` names among `(file name, run id)` pairs: by file
+/// name (`.md` optional), or by a prefix of the run id (hyphens optional). A
+/// prefix that fits several is an error naming how many.
+fn pick<'a>(
+    which: &str,
+    reports: impl Iterator<Item = (&'a str, String)>,
+) -> anyhow::Result<Option<&'a str>> {
+    let which = which.trim();
+    let file = which.trim_end_matches(".md");
+    let prefix = which.replace('-', "").to_ascii_lowercase();
+    let mut by_prefix = Vec::new();
+    for (name, run_id) in reports {
+        if name.trim_end_matches(".md") == file {
+            return Ok(Some(name));
+        }
+        if !prefix.is_empty() && run_id.replace('-', "").starts_with(&prefix) {
+            by_prefix.push(name);
+        }
+    }
+    match by_prefix.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        many => anyhow::bail!(
+            "{which:?} is the start of {} run ids; give more of it",
+            many.len()
+        ),
     }
 }
 
+/// The run id at the end of a report file name (hyphen-free, as
+/// `report_file_name` writes it).
+fn run_id_of(name: &str) -> String {
+    name.trim_end_matches(".md")
+        .rsplit('-')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Report files in `dir`, newest first.
-fn list(dir: &Path) -> anyhow::Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+fn list_files(dir: &Path) -> anyhow::Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -90,4 +191,31 @@ fn list(dir: &Path) -> anyhow::Result<Vec<(String, chrono::DateTime<chrono::Utc>
         .collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // File names carry the run id without hyphens.
+    const A: &str = "track-sync-20261129-010203-0193ab12000070008000000000000001.md";
+    const B: &str = "track-sync-20261129-020203-0193ab99000070008000000000000002.md";
+
+    fn reports() -> impl Iterator<Item = (&'static str, String)> {
+        [A, B].into_iter().map(|n| (n, run_id_of(n)))
+    }
+
+    #[test]
+    fn a_report_is_named_by_file_or_run_id_prefix() {
+        assert_eq!(pick(A, reports()).expect("file"), Some(A));
+        assert_eq!(
+            pick(A.trim_end_matches(".md"), reports()).expect("stem"),
+            Some(A)
+        );
+        assert_eq!(pick("0193ab99", reports()).expect("prefix"), Some(B));
+        assert_eq!(pick("0193AB12-0000", reports()).expect("hyphens"), Some(A));
+        assert_eq!(pick("ffff", reports()).expect("none"), None);
+        let err = pick("0193ab", reports()).expect_err("ambiguous");
+        assert!(err.to_string().contains("start of 2 run ids"), "{err}");
+    }
 }
