@@ -210,13 +210,41 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
     assert_eq!(missing.status.code(), Some(2), "an unknown run is an error");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no report"));
 
-    // The site is gone: a failure, exit code 2, nothing deactivated.
+    // The site is gone: a failure, exit code 2, nothing deactivated, and
+    // one alert to the webhook, sent before the process exits.
     sim.shutdown().await.expect("shutdown");
-    let failed = tokio::task::spawn_blocking(move || run(&["--max-retries", "0"]))
-        .await
-        .expect("join");
+    let hook = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let hook_url = hook.uri();
+    let failed = tokio::task::spawn_blocking(move || {
+        run(&[
+            "--max-retries",
+            "0",
+            "--alert-webhook-url",
+            &hook_url,
+            "--public-url",
+            "http://ingest.example",
+        ])
+    })
+    .await
+    .expect("join");
     assert_eq!(failed.status.code(), Some(2));
-    assert_eq!(json(&failed)["status"], "failed");
+    let summary = json(&failed);
+    assert_eq!(summary["status"], "failed");
+    let posted = hook.received_requests().await.unwrap_or_default();
+    assert_eq!(posted.len(), 1, "one alert");
+    let alert: Value = serde_json::from_slice(&posted[0].body).expect("JSON alert");
+    assert_eq!(alert["event"], "job_failed", "{alert}");
+    assert_eq!(alert["trigger"], "cli", "{alert}");
+    let run_id = summary["runId"].as_str().expect("run id");
+    assert_eq!(
+        alert["reportUrl"],
+        format!("http://ingest.example/api/v1/tracks/sync/{run_id}/report"),
+        "{alert}"
+    );
 }
 
 #[test]

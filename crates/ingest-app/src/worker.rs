@@ -68,6 +68,41 @@ pub struct AlertHook {
     pub public_url: Option<String>,
 }
 
+impl AlertHook {
+    /// The alerts a finished run raises (none for a clean one), linking its
+    /// report on the API (the run id is the job id) when the public URL is
+    /// known.
+    pub fn alerts_for(
+        &self,
+        summary: &ingest_core::SyncSummary,
+        trigger: &str,
+        source: &str,
+    ) -> Vec<ingest_core::Alert> {
+        let report_url = self.public_url.as_ref().map(|base| {
+            format!(
+                "{}/api/v1/tracks/sync/{}/report",
+                base.trim_end_matches('/'),
+                summary.run_id
+            )
+        });
+        ingest_alerts::alerts_for(
+            summary,
+            trigger,
+            source,
+            self.sla,
+            report_url,
+            chrono::Utc::now(),
+        )
+    }
+
+    /// Send `alerts` in the background (each retried as the webhook is
+    /// configured); never blocks the caller. Await the handle to wait for
+    /// delivery (a process about to exit).
+    pub fn send(&self, alerts: Vec<ingest_core::Alert>) -> tokio::task::JoinHandle<()> {
+        ingest_alerts::spawn_notify(self.notifier.clone(), alerts)
+    }
+}
+
 impl std::fmt::Debug for AlertHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlertHook")
@@ -369,23 +404,9 @@ impl Worker {
                 if let (Some(hook), Some(summary), true) =
                     (&self.alerts, &summary, after.status.is_final())
                 {
-                    let report_url = hook.public_url.as_ref().map(|base| {
-                        format!(
-                            "{}/api/v1/tracks/sync/{}/report",
-                            base.trim_end_matches('/'),
-                            job.id
-                        )
-                    });
-                    let alerts = ingest_alerts::alerts_for(
-                        summary,
-                        job.trigger.as_str(),
-                        &job.source,
-                        hook.sla,
-                        report_url,
-                        chrono::Utc::now(),
-                    );
+                    let alerts = hook.alerts_for(summary, job.trigger.as_str(), &job.source);
                     if !alerts.is_empty() {
-                        ingest_alerts::spawn_notify(hook.notifier.clone(), alerts);
+                        hook.send(alerts);
                     }
                 }
                 JobRunResult::Recorded {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 use ingest_app::config::{
-    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+    AlertSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
 };
 use ingest_app::progress::{LogProgress, TerminalProgress};
-use ingest_app::wiring::{SyncApp, build_sync_app};
+use ingest_app::wiring::{SyncApp, build_alert_hook, build_sync_app};
 use ingest_core::{ProgressSink, RunStatus, SyncOptions, SyncSummary, Trigger};
 
 /// Arguments of `ingest-cli sync`.
@@ -26,6 +26,11 @@ pub(crate) struct SyncArgs {
     pub(crate) liverc: LiveRcSettings,
     #[command(flatten)]
     pub(crate) geocode: GeocodeSettings,
+    #[command(flatten)]
+    pub(crate) alerts: AlertSettings,
+    /// Public base URL of the API, for report links in alerts.
+    #[arg(long = "public-url", env = "MRE_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
     /// Print the run summary as one JSON object on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -51,9 +56,22 @@ pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<E
         &args.geocode,
     )
     .await?;
+    // Before the run: a bad alert setting stops it before any work.
+    let alert_hook = build_alert_hook(&args.alerts, args.public_url.clone())?;
     let options = args.sync.options(Trigger::Cli);
     let summary = run_with_progress(&app, &options).await;
     print_summary(&summary, args.json, out)?;
+    if let Some(hook) = alert_hook {
+        // The same alerts a worker raises for the run. Delivery is awaited
+        // (the process ends next), bounded by the webhook's timeout and
+        // retries; a failure is logged and changes no exit code.
+        let alerts = hook.alerts_for(&summary, Trigger::Cli.as_str(), &options.source);
+        if !alerts.is_empty()
+            && let Err(e) = hook.send(alerts).await
+        {
+            tracing::warn!(error = %e, "sending alerts stopped");
+        }
+    }
     Ok(exit_code(summary.status))
 }
 
