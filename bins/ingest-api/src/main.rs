@@ -20,9 +20,7 @@ use ingest_app::config::{
 use ingest_app::runtime::{
     announce_listening, init_tracing, run_main, shutdown_signal, until_true,
 };
-use ingest_app::wiring::{build_alert_hook, build_sync_app_on, open_database};
-use ingest_app::worker::Worker;
-use ingest_core::Trigger;
+use ingest_app::wiring::{build_sync_app_on, build_worker, open_database};
 
 /// The admin HTTP API: sync jobs, reports, the catalogue, metrics.
 #[derive(Debug, Parser)]
@@ -88,14 +86,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &args.reports,
             &args.geocode,
         )?;
-        Some(Worker::new(
-            app.jobs.clone(),
-            app.service.clone(),
-            app.report_writer.clone(),
-            args.sync.options(Trigger::Api),
-            args.worker.worker_config(&args.sync),
-            build_alert_hook(&args.alerts, args.public_url.clone())?,
-        ))
+        Some(build_worker(
+            &app,
+            &args.worker,
+            &args.sync,
+            &args.alerts,
+            args.public_url.clone(),
+        )?)
     } else {
         None
     };

@@ -18,9 +18,7 @@ use ingest_app::config::{
 use ingest_app::runtime::{
     announce_listening, init_tracing, metrics_router, run_main, shutdown_signal, until_true,
 };
-use ingest_app::wiring::{build_alert_hook, build_sync_app};
-use ingest_app::worker::Worker;
-use ingest_core::Trigger;
+use ingest_app::wiring::{build_sync_app, build_worker};
 
 /// Runs queued LiveRC sync jobs; many workers may share one Postgres.
 #[derive(Debug, Parser)]
@@ -84,14 +82,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let server = axum::serve(listener, metrics_router(app.metrics.clone()))
         .with_graceful_shutdown(until_true(shutdown.clone()));
-    let worker = Worker::new(
-        app.jobs.clone(),
-        app.service.clone(),
-        app.report_writer.clone(),
-        args.sync.options(Trigger::Api),
-        args.worker.worker_config(&args.sync),
-        build_alert_hook(&args.alerts, args.public_url.clone())?,
-    );
+    let worker = build_worker(
+        &app,
+        &args.worker,
+        &args.sync,
+        &args.alerts,
+        args.public_url.clone(),
+    )?;
     let (server, ()) = tokio::join!(server, worker.run(shutdown));
     server?;
     Ok(())

@@ -129,6 +129,26 @@ pub fn build_geocoder(
     }
 }
 
+/// A job worker over `app`, as `ingest-worker` and `ingest-api
+/// --with-worker` run it: jobs run with the configured sync options (a job's
+/// own request overrides them), and alerts go to the configured webhook.
+pub fn build_worker(
+    app: &SyncApp,
+    worker: &crate::config::WorkerSettings,
+    sync: &SyncSettings,
+    alerts: &crate::config::AlertSettings,
+    public_url: Option<String>,
+) -> anyhow::Result<crate::worker::Worker> {
+    Ok(crate::worker::Worker::new(
+        app.jobs.clone(),
+        app.service.clone(),
+        app.report_writer.clone(),
+        sync.options(ingest_core::Trigger::Api),
+        worker.worker_config(sync),
+        build_alert_hook(alerts, public_url)?,
+    ))
+}
+
 /// The alert hook of a worker, when a webhook is configured.
 pub fn build_alert_hook(
     settings: &crate::config::AlertSettings,

@@ -675,6 +675,19 @@ pub(crate) async fn reappearing_track_is_reactivated(h: &Harness) {
 /// holds more stored tracks than the batch has rows), the split into new,
 /// stored and reactivated tracks is exact: batches whose key range holds
 /// none, fewer, as many and more stored tracks than the batch.
+/// Apply a batch of bare tracks at hour `hour` of a new run.
+async fn apply_bare<const N: usize>(
+    h: &Harness,
+    hour: i64,
+    slugs: [&str; N],
+    what: &str,
+) -> BatchOutcome {
+    h.repo
+        .apply_batch(&batch(run(), t(hour), slugs.map(bare).to_vec()))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 pub(crate) async fn stored_tracks_are_found_whatever_the_key_range_holds(h: &Harness) {
     let seed = ["bravo", "delta", "foxtrot", "hotel"];
     h.repo
@@ -687,35 +700,19 @@ pub(crate) async fn stored_tracks_are_found_whatever_the_key_range_holds(h: &Har
         .expect("deactivate foxtrot");
 
     // Range alpha..charlie: one stored track (bravo), not in the batch.
-    let result = h
-        .repo
-        .apply_batch(&batch(run(), t(2), vec![bare("alpha"), bare("charlie")]))
-        .await
-        .expect("fewer stored in range");
+    let result = apply_bare(h, 2, ["alpha", "charlie"], "fewer stored in range").await;
     assert_eq!(result, outcome(2, 0, 0));
 
     // Range charlie..delta: as many stored tracks as the batch has rows.
-    let result = h
-        .repo
-        .apply_batch(&batch(run(), t(3), vec![bare("charlie"), bare("delta")]))
-        .await
-        .expect("as many stored in range");
+    let result = apply_bare(h, 3, ["charlie", "delta"], "as many stored in range").await;
     assert_eq!(result, outcome(0, 0, 2));
 
     // Range bravo..zulu: six stored tracks for a batch of two.
-    let result = h
-        .repo
-        .apply_batch(&batch(run(), t(4), vec![bare("bravo"), bare("zulu")]))
-        .await
-        .expect("more stored in range");
+    let result = apply_bare(h, 4, ["bravo", "zulu"], "more stored in range").await;
     assert_eq!(result, outcome(1, 0, 1));
 
     // Range foxtrot..golf holds the inactive foxtrot alone: reactivated.
-    let result = h
-        .repo
-        .apply_batch(&batch(run(), t(5), vec![bare("foxtrot"), bare("golf")]))
-        .await
-        .expect("inactive in a small range");
+    let result = apply_bare(h, 5, ["foxtrot", "golf"], "inactive in a small range").await;
     assert_eq!(
         result,
         BatchOutcome {
@@ -738,11 +735,7 @@ pub(crate) async fn stored_tracks_are_found_whatever_the_key_range_holds(h: &Har
         ))
         .await
         .expect("deactivate foxtrot again");
-    let result = h
-        .repo
-        .apply_batch(&batch(run(), t(7), vec![bare("alpha"), bare("foxtrot")]))
-        .await
-        .expect("inactive in a large range");
+    let result = apply_bare(h, 7, ["alpha", "foxtrot"], "inactive in a large range").await;
     assert_eq!(
         result,
         BatchOutcome {
