@@ -692,7 +692,7 @@ impl TrackSyncService {
                         self.metrics.set_in_flight(n);
                         let t = Instant::now();
                         let (result, extra_tries) = self
-                            .fetch_with_retries(options, &entry.slug, validators)
+                            .fetch_on_own_task(options, &entry.slug, validators)
                             .await;
                         let elapsed = t.elapsed();
                         let n = in_flight.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
@@ -779,32 +779,43 @@ impl TrackSyncService {
         stop
     }
 
-    /// One dashboard, with the service's extra tries after the source's own
-    /// retries for transient failures.
-    async fn fetch_with_retries(
+    /// One dashboard ([`fetch_with_retries`]) on a task of its own. The
+    /// response is read and its page parsed (about a millisecond of CPU)
+    /// on any of the runtime's threads, in parallel with the other requests
+    /// in flight; on the pipeline's own task, six responses of one round
+    /// waited for each other's parsing and every round grew by the sum.
+    /// Dropping the returned future (a cancelled or aborted run) aborts the
+    /// task. A panic in the source is this dashboard's failure, not the
+    /// run's.
+    async fn fetch_on_own_task(
         &self,
         options: &SyncOptions,
         slug: &str,
         validators: Option<HttpValidators>,
     ) -> (FetchResult, u32) {
-        let mut attempts = 0u32;
-        let mut try_no = 0u32;
-        loop {
-            match self.source.dashboard(slug, validators.clone()).await {
-                Ok(outcome) => return (FetchResult::Outcome(outcome), try_no),
-                Err(mut e) => {
-                    attempts += e.attempts.max(1);
-                    if e.class == SourceErrorClass::Transient
-                        && try_no < options.dashboard_extra_tries
-                    {
-                        try_no += 1;
-                        warn!(slug, error = %e, try_no, "dashboard failed, trying again");
-                        tokio::time::sleep(options.dashboard_retry_delay * try_no).await;
-                        continue;
-                    }
-                    e.attempts = attempts;
-                    return (FetchResult::Failed(e), try_no);
-                }
+        let task = AbortOnDrop(tokio::spawn(
+            fetch_with_retries(
+                self.source.clone(),
+                slug.to_owned(),
+                validators,
+                options.dashboard_extra_tries,
+                options.dashboard_retry_delay,
+            )
+            // The run's span (a job's id, attempt, worker) on its logs too.
+            .instrument(tracing::Span::current()),
+        ));
+        match task.await {
+            Ok(done) => done,
+            Err(e) => {
+                warn!(slug, error = %e, "fetching the dashboard panicked");
+                (
+                    FetchResult::Failed(SourceError {
+                        class: SourceErrorClass::Format,
+                        message: format!("reading the page failed unexpectedly: {e}"),
+                        attempts: 1,
+                    }),
+                    0,
+                )
             }
         }
     }
@@ -1144,6 +1155,57 @@ impl TrackSyncService {
         let mut summary = SyncSummary::from_report(&report, path, file);
         summary.lease_lost = report_writer.is_none();
         summary
+    }
+}
+
+/// One dashboard, with the service's extra tries after the source's own
+/// retries for transient failures.
+async fn fetch_with_retries(
+    source: Arc<dyn TrackSource>,
+    slug: String,
+    validators: Option<HttpValidators>,
+    extra_tries: u32,
+    retry_delay: Duration,
+) -> (FetchResult, u32) {
+    let slug = slug.as_str();
+    let mut attempts = 0u32;
+    let mut try_no = 0u32;
+    loop {
+        match source.dashboard(slug, validators.clone()).await {
+            Ok(outcome) => return (FetchResult::Outcome(outcome), try_no),
+            Err(mut e) => {
+                attempts += e.attempts.max(1);
+                if e.class == SourceErrorClass::Transient && try_no < extra_tries {
+                    try_no += 1;
+                    warn!(slug, error = %e, try_no, "dashboard failed, trying again");
+                    tokio::time::sleep(retry_delay * try_no).await;
+                    continue;
+                }
+                e.attempts = attempts;
+                return (FetchResult::Failed(e), try_no);
+            }
+        }
+    }
+}
+
+/// A task handle that aborts the task when dropped: a fetch outlives
+/// neither the run that asked for it nor its cancellation.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

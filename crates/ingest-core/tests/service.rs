@@ -46,6 +46,12 @@ struct FakeSource {
     catalogue_error: Mutex<Option<SourceError>>,
     /// Cancel this flag once this many dashboards were requested.
     cancel_after: Mutex<Option<(usize, CancelFlag)>>,
+    /// Reading this slug's dashboard panics (a parser bug).
+    panic_on: Mutex<Option<String>>,
+    /// Every dashboard answers after this long (real time).
+    delay: Mutex<Option<Duration>>,
+    /// Dashboards answered (after any delay).
+    answered: std::sync::atomic::AtomicUsize,
 }
 
 impl FakeSource {
@@ -130,6 +136,14 @@ impl TrackSource for FakeSource {
         {
             flag.cancel();
         }
+        let delay = *self.delay.lock().expect("lock");
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        self.answered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let boom = self.panic_on.lock().expect("lock").as_deref() == Some(slug);
+        assert!(!boom, "the parser met something it did not expect");
         let mut tracks = self.tracks.lock().expect("lock");
         let t = tracks.get_mut(slug).ok_or(SourceError {
             class: SourceErrorClass::Gone,
@@ -884,4 +898,63 @@ async fn a_writer_that_stops_early_never_leaves_the_fetcher_waiting() {
         h.source.dashboard_requests() < 200,
         "fetching stopped early"
     );
+}
+
+#[tokio::test]
+async fn a_panic_reading_one_dashboard_fails_that_track_not_the_run() {
+    let h = harness(3);
+    run(&h, &options(MetadataMode::All)).await;
+    h.source.edit("track001", |t| {
+        t.profile.city = Some("Should not be stored".into());
+    });
+    *h.source.panic_on.lock().expect("lock") = Some("track001".into());
+    let (summary, report) = run(&h, &options(MetadataMode::All)).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.metadata_failures, 1);
+    assert_eq!(report.metadata_errors.len(), 1);
+    assert_eq!(report.metadata_errors[0].slug, "track001");
+    assert_eq!(report.metadata_errors[0].class, "format");
+    // Null preservation, as for any failed dashboard.
+    assert_eq!(
+        h.repo.rows.lock().expect("lock")["track001"]
+            .profile
+            .city
+            .as_deref(),
+        Some("City 1")
+    );
+}
+
+/// Dashboards are fetched on tasks of their own; dropping the run (an
+/// aborted worker) aborts them, so no request outlives its run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_run_aborts_its_dashboard_fetches() {
+    let h = Arc::new(harness(12));
+    *h.source.delay.lock().expect("lock") = Some(Duration::from_millis(300));
+    let run_task = tokio::spawn({
+        let h = h.clone();
+        async move {
+            let w = writer(Arc::new(Mutex::new(None)));
+            h.service
+                .run_sync(&options(MetadataMode::All), &w, &NoProgress)
+                .await
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.source.dashboard_requests() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no dashboard requested"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    run_task.abort();
+    assert!(run_task.await.is_err_and(|e| e.is_cancelled()));
+    let requested = h.source.dashboard_requests();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        h.source.answered.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no fetch of the {requested} in flight went on after the run was dropped"
+    );
+    assert_eq!(h.source.dashboard_requests(), requested, "and none started");
 }
