@@ -1270,3 +1270,31 @@ async fn unparseable_catalogue_is_a_format_error() {
     }
     assert_eq!(c.stats().retries, 0, "format errors are not retried");
 }
+
+// ---------------------------------------------------------------------------
+// Encodings
+// ---------------------------------------------------------------------------
+
+/// A page in the charset its `Content-Type` names is read in that charset:
+/// a Windows-1252 "é" is "é", not U+FFFD.
+#[tokio::test]
+async fn a_page_is_read_in_the_charset_it_declares() {
+    let server = MockServer::start().await;
+    let latin1: Vec<u8> = DASHBOARD_HTML
+        .replace("ABC Raceway", "Caf\u{e9} Raceway")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("Latin-1 text"))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/t/abc/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(latin1, "text/html; charset=windows-1252"),
+        )
+        .mount(&server)
+        .await;
+    let page = client(config(&server.uri()))
+        .fetch_dashboard("abc")
+        .await
+        .expect("fetched");
+    assert_eq!(page.dashboard.name.as_deref(), Some("Caf\u{e9} Raceway"));
+}

@@ -665,6 +665,11 @@ impl LiveRcClient {
                 limit: max_body,
             })
         };
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let declared = response.content_length();
         if declared.is_some_and(|len| len > max_body as u64) {
             return Err(too_large());
@@ -687,12 +692,16 @@ impl LiveRcClient {
                 Err(e) => return Err(self.classify(url, &e)),
             }
         }
-        // LiveRC serves UTF-8; stray invalid bytes become U+FFFD rather than
-        // failing the page.
-        Ok(match String::from_utf8(body) {
-            Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        })
+        let (text, encoding, malformed) = decode_page(&body, content_type.as_deref());
+        if malformed {
+            // Kept (as U+FFFD) rather than failing the page, but said.
+            tracing::warn!(
+                url = %url,
+                encoding = encoding.name(),
+                "the page has byte sequences invalid in its encoding; they read as U+FFFD"
+            );
+        }
+        Ok(text)
     }
 
     /// Sort a transport error: timeouts, connect errors and broken or
@@ -859,5 +868,121 @@ mod tests {
         assert_traits::<KillSwitch>();
         assert_traits::<ClientStats>();
         assert_traits::<DashboardFetch>();
+    }
+}
+
+/// A page's text in the encoding it declares: a byte-order mark first, then
+/// the `charset` of the `Content-Type` header, then a `<meta charset>` (or
+/// `http-equiv` Content-Type) in its first 1,024 bytes, as browsers look;
+/// UTF-8 when none names an encoding `encoding_rs` knows. Returns the text,
+/// the encoding used and whether any byte sequence was invalid in it (those
+/// read as U+FFFD).
+pub(crate) fn decode_page(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> (String, &'static encoding_rs::Encoding, bool) {
+    let declared = content_type
+        .and_then(charset_param)
+        .or_else(|| meta_charset(&body[..body.len().min(1024)]))
+        .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    // `decode` lets a BOM override the declared encoding, as browsers do.
+    let (text, used, malformed) = declared.decode(body);
+    (text.into_owned(), used, malformed)
+}
+
+/// The `charset` parameter of a `Content-Type` value.
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| {
+                value
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_owned()
+            })
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// The encoding a `<meta>` tag in `head` names: `<meta charset="…">` or
+/// `<meta http-equiv="Content-Type" content="text/html; charset=…">`.
+fn meta_charset(head: &[u8]) -> Option<String> {
+    // Labels are ASCII; reading the prefix as Latin-1 keeps byte offsets.
+    let head: String = head.iter().map(|&b| char::from(b)).collect();
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<meta") {
+        let start = from + at;
+        let end = lower[start..].find('>').map_or(lower.len(), |e| start + e);
+        let tag = &lower[start..end];
+        if let Some(pos) = tag.find("charset") {
+            let rest = tag[pos + "charset".len()..].trim_start();
+            if let Some(value) = rest.strip_prefix('=') {
+                let value = value.trim_start().trim_start_matches(['"', '\'']);
+                let label: String = value
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+                    .collect();
+                if !label.is_empty() {
+                    return Some(label);
+                }
+            }
+        }
+        from = end;
+    }
+    None
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::decode_page;
+
+    #[test]
+    fn utf8_is_the_default_and_invalid_bytes_are_flagged() {
+        let (text, enc, bad) = decode_page("Caf\u{e9} Raceway".as_bytes(), None);
+        assert_eq!(
+            (text.as_str(), enc.name(), bad),
+            ("Caf\u{e9} Raceway", "UTF-8", false)
+        );
+        let (text, _, bad) = decode_page(b"Caf\xe9", Some("text/html"));
+        assert_eq!((text.as_str(), bad), ("Caf\u{fffd}", true));
+    }
+
+    #[test]
+    fn the_header_charset_is_used() {
+        let (text, enc, bad) = decode_page(b"Caf\xe9", Some("text/html; charset=ISO-8859-1"));
+        // ISO-8859-1 is windows-1252 on the web.
+        assert_eq!(
+            (text.as_str(), enc.name(), bad),
+            ("Caf\u{e9}", "windows-1252", false)
+        );
+        let (text, _, _) = decode_page(b"Caf\xe9", Some("text/html;charset=\"windows-1252\""));
+        assert_eq!(text, "Caf\u{e9}");
+    }
+
+    #[test]
+    fn a_meta_charset_is_used_without_a_header_charset() {
+        let page = b"<html><head><meta charset=\"windows-1252\"></head><body>Caf\xe9</body>";
+        let (text, enc, _) = decode_page(page, Some("text/html"));
+        assert!(text.ends_with("Caf\u{e9}</body>"), "{text}");
+        assert_eq!(enc.name(), "windows-1252");
+        let page = b"<META HTTP-EQUIV='Content-Type' CONTENT='text/html; charset=iso-8859-15'>\xa4";
+        let (text, _, _) = decode_page(page, None);
+        assert!(text.ends_with('\u{20ac}'), "{text}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_wins_and_unknown_labels_fall_back_to_utf8() {
+        let (text, enc, _) = decode_page(
+            b"\xef\xbb\xbfCaf\xc3\xa9",
+            Some("text/html; charset=latin1"),
+        );
+        assert_eq!((text.as_str(), enc.name()), ("Caf\u{e9}", "UTF-8"));
+        let (text, enc, _) =
+            decode_page("Caf\u{e9}".as_bytes(), Some("text/html; charset=klingon"));
+        assert_eq!((text.as_str(), enc.name()), ("Caf\u{e9}", "UTF-8"));
     }
 }
