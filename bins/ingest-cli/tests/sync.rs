@@ -154,33 +154,47 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
     // The three runs' reports, from the database archive and from the files.
     let first_id = first_summary["runId"].as_str().expect("run id").to_owned();
     let dir_path = dir.path().to_path_buf();
-    let (listed, shown, latest, from_files, missing) = tokio::task::spawn_blocking(move || {
-        let db = ["--database-url", "sqlite://tracks.db"];
-        let with_db = |args: &[&str]| {
-            let mut a = args.to_vec();
-            a.extend_from_slice(&db);
-            cli(&dir_path, &a)
-        };
-        (
-            with_db(&["reports", "list"]),
-            with_db(&["reports", "show", &first_id[..13]]),
-            with_db(&["reports", "show", "latest"]),
-            cli(
-                &dir_path,
-                &[
-                    "reports",
-                    "show",
-                    &first_id,
-                    "--files",
-                    "--report-dir",
-                    "reports",
-                ],
-            ),
-            with_db(&["reports", "show", "ffffffff"]),
-        )
-    })
-    .await
-    .expect("join");
+    let (listed, shown, latest, from_files, missing, elsewhere) =
+        tokio::task::spawn_blocking(move || {
+            let db = ["--database-url", "sqlite://tracks.db"];
+            let with_db = |args: &[&str]| {
+                let mut a = args.to_vec();
+                a.extend_from_slice(&db);
+                cli(&dir_path, &a)
+            };
+            (
+                with_db(&["reports", "list"]),
+                with_db(&["reports", "show", &first_id[..13]]),
+                with_db(&["reports", "show", "latest"]),
+                cli(
+                    &dir_path,
+                    &[
+                        "reports",
+                        "show",
+                        &first_id,
+                        "--files",
+                        "--report-dir",
+                        "reports",
+                    ],
+                ),
+                with_db(&["reports", "show", "ffffffff"]),
+                // A database without these runs (as after `demo`, which has its
+                // own): the files are listed instead.
+                cli(
+                    &dir_path,
+                    &[
+                        "reports",
+                        "list",
+                        "--database-url",
+                        "sqlite://other.db",
+                        "--report-dir",
+                        "reports",
+                    ],
+                ),
+            )
+        })
+        .await
+        .expect("join");
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert_eq!(listed.lines().count(), 3, "{listed}");
     assert!(
@@ -209,6 +223,12 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
     );
     assert_eq!(missing.status.code(), Some(2), "an unknown run is an error");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no report"));
+    let elsewhere = String::from_utf8_lossy(&elsewhere.stdout).into_owned();
+    assert!(
+        elsewhere.starts_with("no reports in the database; the files in reports:"),
+        "{elsewhere}"
+    );
+    assert_eq!(elsewhere.lines().count(), 4, "{elsewhere}");
 
     // The site is gone: a failure, exit code 2, nothing deactivated, and
     // one alert to the webhook, sent before the process exits.

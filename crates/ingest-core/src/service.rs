@@ -1391,6 +1391,8 @@ fn progress_sample(
             let left = total.saturating_sub(acc.processed) as f64;
             (rate, Some(Duration::from_secs_f64(left / rate)))
         }
+        // After the dashboards (report, done): the run's average, no ETA.
+        None if acc.processed > 0 => (acc.processed as f64 / elapsed.as_secs_f64().max(1e-3), None),
         _ => (0.0, None),
     };
     Progress {

@@ -56,19 +56,20 @@ const SEARCHED_RUNS: u32 = 10_000;
 pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match command {
         ReportsCommand::List { limit, from } if from.files => {
-            let reports = list_files(&from.report_dir)?;
-            if reports.is_empty() {
-                writeln!(out, "no reports in {}", from.report_dir.display())?;
-            }
-            for (name, time) in reports.iter().take(limit as usize) {
-                writeln!(out, "{}  {}", time.format("%Y-%m-%d %H:%M:%S UTC"), name)?;
-            }
+            list_report_files(&from.report_dir, limit, out)?;
         }
         ReportsCommand::List { limit, from } => {
             let archive = open_archive(&from.database).await?;
             let reports = archive.list_reports(SOURCE_LIVERC, limit).await?;
             if reports.is_empty() {
-                writeln!(out, "no reports in the database")?;
+                // The demo's runs, say, are in its own database; the files
+                // are still worth showing.
+                writeln!(
+                    out,
+                    "no reports in the database; the files in {}:",
+                    from.report_dir.display()
+                )?;
+                list_report_files(&from.report_dir, limit, out)?;
             }
             for r in &reports {
                 writeln!(
@@ -83,23 +84,7 @@ pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow:
             }
         }
         ReportsCommand::Show { which, from } if from.files => {
-            let reports = list_files(&from.report_dir)?;
-            let name = if which == "latest" {
-                reports.first().map(|(name, _)| name.as_str())
-            } else {
-                pick(
-                    &which,
-                    reports
-                        .iter()
-                        .map(|(name, _)| (name.as_str(), run_id_of(name))),
-                )?
-            };
-            let Some(name) = name else {
-                anyhow::bail!("no report {which:?} in {}", from.report_dir.display());
-            };
-            let body = std::fs::read_to_string(from.report_dir.join(name))
-                .with_context(|| format!("reading {name}"))?;
-            out.write_all(body.as_bytes())?;
+            show_report_file(&which, &from.report_dir, out)?;
         }
         ReportsCommand::Show { which, from } => {
             let archive = open_archive(&from.database).await?;
@@ -116,17 +101,58 @@ pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow:
                 )?
                 .and_then(|name| reports.iter().find(|r| r.file_name == name))
             };
-            let Some(found) = found else {
-                anyhow::bail!("no report {which:?} in the database");
+            let report = match found {
+                Some(found) => archive.get_report(found.run_id).await?,
+                None => None,
             };
-            let report = archive
-                .get_report(found.run_id)
-                .await?
-                .with_context(|| format!("report {} was deleted meanwhile", found.run_id))?;
-            out.write_all(report.body.as_bytes())?;
+            match report {
+                Some(report) => out.write_all(report.body.as_bytes())?,
+                // Not archived here (another database's run): the report
+                // file, if there is one.
+                None => show_report_file(&which, &from.report_dir, out).map_err(|_| {
+                    anyhow::anyhow!(
+                        "no report {which:?} in the database nor in {}",
+                        from.report_dir.display()
+                    )
+                })?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report files in `dir`, newest first.
+fn list_report_files(dir: &Path, limit: u32, out: &mut dyn Write) -> anyhow::Result<()> {
+    let reports = list_files(dir)?;
+    if reports.is_empty() {
+        writeln!(out, "no reports in {}", dir.display())?;
+    }
+    for (name, time) in reports.iter().take(limit as usize) {
+        writeln!(out, "{}  {}", time.format("%Y-%m-%d %H:%M:%S UTC"), name)?;
+    }
+    Ok(())
+}
+
+/// Print the report file `which` names in `dir`.
+fn show_report_file(which: &str, dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let reports = list_files(dir)?;
+    let name = if which == "latest" {
+        reports.first().map(|(name, _)| name.as_str())
+    } else {
+        pick(
+            which,
+            reports
+                .iter()
+                .map(|(name, _)| (name.as_str(), run_id_of(name))),
+        )?
+    };
+    let Some(name) = name else {
+        anyhow::bail!("no report {which:?} in {}", dir.display());
+    };
+    let body =
+        std::fs::read_to_string(dir.join(name)).with_context(|| format!("reading {name}"))?;
+    out.write_all(body.as_bytes())?;
+    Ok(())
 }
 
 async fn open_archive(
