@@ -1298,3 +1298,110 @@ async fn a_page_is_read_in_the_charset_it_declares() {
         .expect("fetched");
     assert_eq!(page.dashboard.name.as_deref(), Some("Caf\u{e9} Raceway"));
 }
+
+// ---------------------------------------------------------------------------
+// Redirects and robots.txt
+// ---------------------------------------------------------------------------
+
+/// Every redirect hop is checked against the robots.txt of its own host: a
+/// redirect to a path that host disallows is not followed, and a redirect to
+/// another host reads that host's robots.txt first.
+#[tokio::test]
+async fn redirects_are_checked_against_the_robots_txt_of_their_target() {
+    let home = MockServer::start().await;
+    let other = MockServer::start().await;
+    Mock::given(path("/robots.txt"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /private/\n"),
+        )
+        .mount(&home)
+        .await;
+    Mock::given(path("/robots.txt"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string("User-agent: *\nDisallow: /closed/\n"),
+        )
+        .expect(1)
+        .mount(&other)
+        .await;
+    Mock::given(path("/t/inside/"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/private/abc/"))
+        .mount(&home)
+        .await;
+    Mock::given(path("/t/away/"))
+        .respond_with(
+            ResponseTemplate::new(301)
+                .insert_header("location", format!("{}/open/abc/", other.uri()).as_str()),
+        )
+        .mount(&home)
+        .await;
+    Mock::given(path("/t/shut/"))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/closed/abc/", other.uri()).as_str()),
+        )
+        .mount(&home)
+        .await;
+    Mock::given(path("/open/abc/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(DASHBOARD_HTML))
+        .mount(&other)
+        .await;
+    let c = client(LiveRcConfig {
+        respect_robots: true,
+        ..config(&home.uri())
+    });
+
+    let err = c
+        .fetch_dashboard("inside")
+        .await
+        .expect_err("disallowed hop");
+    assert!(
+        matches!(err, LiveRcError::RobotsDisallowed { ref url } if url.ends_with("/private/abc/")),
+        "{err:?}"
+    );
+    assert_eq!(requests_to(&home, "/private/abc/").await, 0);
+
+    let page = c
+        .fetch_dashboard("away")
+        .await
+        .expect("followed to the other host");
+    assert_eq!(page.dashboard.name.as_deref(), Some("ABC Raceway"));
+    assert_eq!(page.attempts, 2, "the redirect and the page");
+
+    let err = c
+        .fetch_dashboard("shut")
+        .await
+        .expect_err("disallowed on the other host");
+    assert!(
+        matches!(err, LiveRcError::RobotsDisallowed { .. }),
+        "{err:?}"
+    );
+    assert_eq!(requests_to(&other, "/closed/abc/").await, 0);
+    assert_eq!(
+        requests_to(&other, "/robots.txt").await,
+        1,
+        "read once, then cached"
+    );
+    other.verify().await;
+}
+
+/// A `Location` that is missing or not http(s) ends the fetch as rejected.
+#[tokio::test]
+async fn a_redirect_without_a_usable_location_is_rejected() {
+    let server = MockServer::start().await;
+    Mock::given(path("/t/nowhere/"))
+        .respond_with(ResponseTemplate::new(302))
+        .mount(&server)
+        .await;
+    Mock::given(path("/t/ftp/"))
+        .respond_with(ResponseTemplate::new(301).insert_header("location", "ftp://example.org/x"))
+        .mount(&server)
+        .await;
+    let c = client(config(&server.uri()));
+    for slug in ["nowhere", "ftp"] {
+        let err = c.fetch_dashboard(slug).await.expect_err("rejected");
+        assert!(
+            matches!(err, LiveRcError::Rejected { status, .. } if status == 302 || status == 301),
+            "{slug}: {err:?}"
+        );
+    }
+}

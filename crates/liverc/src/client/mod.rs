@@ -164,6 +164,22 @@ struct Fetched {
     attempts: u32,
 }
 
+/// What one URL answered: a final outcome, or a 3xx with a `Location`. The
+/// client follows redirects itself, so every hop passes robots.txt, the
+/// pacer and the kill switch like any request.
+#[derive(Debug)]
+enum Reply {
+    Done(Outcome),
+    Redirect(Url),
+}
+
+/// One URL's reply after retries, and the requests it took.
+#[derive(Debug)]
+struct Hop {
+    reply: Reply,
+    attempts: u32,
+}
+
 /// Why one attempt failed.
 #[derive(Debug)]
 enum AttemptError {
@@ -200,25 +216,13 @@ impl LiveRcClient {
     pub fn new(config: LiveRcConfig) -> Result<Self, LiveRcError> {
         config.validate()?;
         let counters = Arc::new(Counters::default());
-        let redirect_counters = Arc::clone(&counters);
-        let redirect_policy = reqwest::redirect::Policy::custom(move |attempt| {
-            // `previous` starts with the original URL, so it holds one entry
-            // per hop followed so far, plus one.
-            if attempt.previous().len() > MAX_REDIRECTS {
-                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-            } else {
-                // Each hop is a request of its own.
-                Counters::bump(&redirect_counters.requests);
-                tracing::debug!(to = %attempt.url(), status = attempt.status().as_u16(), "liverc redirect");
-                attempt.follow()
-            }
-        });
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .timeout(config.read_timeout)
             .gzip(true)
-            .redirect(redirect_policy)
+            // Redirects are followed by `fetch`, hop by hop.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(2)
             .build()
@@ -388,13 +392,41 @@ impl LiveRcClient {
         .await
     }
 
-    /// robots.txt check, then the fetch with retries.
+    /// robots.txt check, then the fetch with retries; a redirect is followed
+    /// the same way, up to [`MAX_REDIRECTS`] hops, each checked against the
+    /// robots.txt of its own host and paced like it.
     async fn fetch(
         &self,
         url: &Url,
         headers: HeaderMap,
         kind: RequestKind,
     ) -> Result<Fetched, LiveRcError> {
+        let mut at = url.clone();
+        let mut attempts = 0;
+        for hop in 0..=MAX_REDIRECTS {
+            let fetched = self.fetch_one(&at, &headers, kind).await?;
+            attempts += fetched.attempts;
+            match fetched.reply {
+                Reply::Redirect(to) => {
+                    tracing::debug!(from = %at, to = %to, hop = hop + 1, "liverc redirect");
+                    at = to;
+                }
+                Reply::Done(outcome) => return Ok(Fetched { outcome, attempts }),
+            }
+        }
+        Err(LiveRcError::TooManyRedirects {
+            url: url.to_string(),
+            limit: MAX_REDIRECTS,
+        })
+    }
+
+    /// One URL: its host's robots.txt, then the fetch with retries.
+    async fn fetch_one(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        kind: RequestKind,
+    ) -> Result<Hop, LiveRcError> {
         let origin = url.origin().ascii_serialization();
         let host_delay = if self.inner.config.respect_robots {
             let rules = self.robots_for(&origin).await?;
@@ -415,7 +447,7 @@ impl LiveRcClient {
             url,
             &origin,
             host_delay,
-            &headers,
+            headers,
             self.inner.config.max_body_bytes,
             kind,
         )
@@ -434,17 +466,7 @@ impl LiveRcClient {
     /// crate README for why).
     async fn fetch_robots(&self, origin: &str) -> Result<CachedRobots, LiveRcError> {
         let url = parse_url(&format!("{origin}/robots.txt"))?;
-        let limit = ROBOTS_MAX_BYTES.min(self.inner.config.max_body_bytes);
-        let result = self
-            .fetch_with_retries(
-                &url,
-                origin,
-                Duration::ZERO,
-                &HeaderMap::new(),
-                limit,
-                RequestKind::Robots,
-            )
-            .await;
+        let result = self.fetch_robots_file(&url).await;
         let allow_all = |ttl| CachedRobots {
             rules: Arc::new(RobotsRules::allow_all()),
             ttl,
@@ -481,6 +503,36 @@ impl LiveRcClient {
         }
     }
 
+    /// A robots.txt, following up to [`MAX_REDIRECTS`] redirects (to any
+    /// host, as RFC 9309 asks; a robots.txt is not itself subject to one).
+    async fn fetch_robots_file(&self, url: &Url) -> Result<Fetched, LiveRcError> {
+        let limit = ROBOTS_MAX_BYTES.min(self.inner.config.max_body_bytes);
+        let mut at = url.clone();
+        let mut attempts = 0;
+        for _ in 0..=MAX_REDIRECTS {
+            let origin = at.origin().ascii_serialization();
+            let hop = self
+                .fetch_with_retries(
+                    &at,
+                    &origin,
+                    Duration::ZERO,
+                    &HeaderMap::new(),
+                    limit,
+                    RequestKind::Robots,
+                )
+                .await?;
+            attempts += hop.attempts;
+            match hop.reply {
+                Reply::Redirect(to) => at = to,
+                Reply::Done(outcome) => return Ok(Fetched { outcome, attempts }),
+            }
+        }
+        Err(LiveRcError::TooManyRedirects {
+            url: url.to_string(),
+            limit: MAX_REDIRECTS,
+        })
+    }
+
     /// Send `url` until it succeeds, fails for good, or the retry policy is
     /// spent. The in-flight slot is held only while an attempt is on the wire.
     async fn fetch_with_retries(
@@ -491,7 +543,7 @@ impl LiveRcClient {
         headers: &HeaderMap,
         max_body: usize,
         kind: RequestKind,
-    ) -> Result<Fetched, LiveRcError> {
+    ) -> Result<Hop, LiveRcError> {
         let inner = &*self.inner;
         let policy = &inner.config.retry;
         let mut attempt: u32 = 0;
@@ -529,9 +581,9 @@ impl LiveRcClient {
                 "liverc request"
             );
             let (message, retry_after) = match result {
-                Ok(outcome) => {
-                    return Ok(Fetched {
-                        outcome,
+                Ok(reply) => {
+                    return Ok(Hop {
+                        reply,
                         attempts: attempt,
                     });
                 }
@@ -590,7 +642,7 @@ impl LiveRcClient {
         url: &Url,
         headers: &HeaderMap,
         max_body: usize,
-    ) -> (Option<u16>, Result<Outcome, AttemptError>) {
+    ) -> (Option<u16>, Result<Reply, AttemptError>) {
         let counters = &self.inner.counters;
         let response = match self
             .inner
@@ -608,19 +660,19 @@ impl LiveRcClient {
         let url_string = url.to_string();
         let result = if status == reqwest::StatusCode::NOT_MODIFIED {
             Counters::bump(&counters.not_modified);
-            Ok(Outcome::NotModified {
+            Ok(Reply::Done(Outcome::NotModified {
                 validators: Validators::from_headers(response.headers()),
-            })
+            }))
         } else if status.is_success() {
             let received_at = Utc::now();
             let validators = Validators::from_headers(response.headers());
-            self.read_body(url, response, max_body)
-                .await
-                .map(|text| Outcome::Body {
+            self.read_body(url, response, max_body).await.map(|text| {
+                Reply::Done(Outcome::Body {
                     text,
                     validators,
                     received_at,
                 })
+            })
         } else if code == 429 || status.is_server_error() {
             if code == 429 {
                 Counters::bump(&counters.responses_429);
@@ -641,8 +693,17 @@ impl LiveRcClient {
                 url: url_string,
                 status: code,
             }))
+        } else if let Some(to) = status
+            .is_redirection()
+            .then(|| response.headers().get(reqwest::header::LOCATION))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|location| url.join(location).ok())
+            .filter(|to| matches!(to.scheme(), "http" | "https"))
+        {
+            Ok(Reply::Redirect(to))
         } else {
-            // Other 4xx, and any 1xx/3xx that was not followed.
+            // Other 4xx, and a 1xx or a 3xx without a usable Location.
             Err(AttemptError::Fatal(LiveRcError::Rejected {
                 url: url_string,
                 status: code,
@@ -705,15 +766,9 @@ impl LiveRcClient {
     }
 
     /// Sort a transport error: timeouts, connect errors and broken or
-    /// truncated responses are retryable; a redirect loop and a request that
-    /// cannot be built are final.
+    /// truncated responses are retryable; a request that cannot be built is
+    /// final.
     fn classify(&self, url: &Url, error: &reqwest::Error) -> AttemptError {
-        if error.is_redirect() {
-            return AttemptError::Fatal(LiveRcError::TooManyRedirects {
-                url: url.to_string(),
-                limit: MAX_REDIRECTS,
-            });
-        }
         if error.is_builder() {
             return AttemptError::Fatal(LiveRcError::Invalid(format!(
                 "cannot request {url}: {}",
