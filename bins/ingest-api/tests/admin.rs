@@ -118,13 +118,6 @@ fn required_binary(env: &str, default: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 /// A chromedriver process on a loopback port. Killed on drop.
 struct ChromeDriver {
     child: Child,
@@ -137,15 +130,40 @@ impl ChromeDriver {
     async fn start(driver: &Path) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("chromedriver.log");
-        let port = free_port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
+        // Port 0: chromedriver binds a free port itself and says which on
+        // stdout, so no other process can take it between a probe and the
+        // bind.
+        let mut child = Command::new(driver)
+            .arg("--port=0")
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
+        let stdout = child.stdout.take().expect("chromedriver's stdout");
+        // A thread reads stdout to its end (a closed pipe could kill
+        // chromedriver on its next line) and hands over the port it names.
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("started successfully on port ").nth(1)
+                    && let Ok(port) = rest.trim_end_matches('.').trim().parse::<u16>()
+                {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
+        let port = tokio::task::spawn_blocking(move || port_rx.recv_timeout(STEP))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("chromedriver did not say which port it listens on")
+            });
         let mut this = Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
