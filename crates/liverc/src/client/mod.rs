@@ -401,23 +401,12 @@ impl LiveRcClient {
         headers: HeaderMap,
         kind: RequestKind,
     ) -> Result<Fetched, LiveRcError> {
-        let mut at = url.clone();
-        let mut attempts = 0;
-        for hop in 0..=MAX_REDIRECTS {
-            let fetched = self.fetch_one(&at, &headers, kind).await?;
-            attempts += fetched.attempts;
-            match fetched.reply {
-                Reply::Redirect(to) => {
-                    tracing::debug!(from = %at, to = %to, hop = hop + 1, "liverc redirect");
-                    at = to;
-                }
-                Reply::Done(outcome) => return Ok(Fetched { outcome, attempts }),
-            }
-        }
-        Err(LiveRcError::TooManyRedirects {
-            url: url.to_string(),
-            limit: MAX_REDIRECTS,
-        })
+        let headers = &headers;
+        follow_redirects(
+            url,
+            |at| async move { self.fetch_one(&at, headers, kind).await },
+        )
+        .await
     }
 
     /// One URL: its host's robots.txt, then the fetch with retries.
@@ -507,30 +496,19 @@ impl LiveRcClient {
     /// host, as RFC 9309 asks; a robots.txt is not itself subject to one).
     async fn fetch_robots_file(&self, url: &Url) -> Result<Fetched, LiveRcError> {
         let limit = ROBOTS_MAX_BYTES.min(self.inner.config.max_body_bytes);
-        let mut at = url.clone();
-        let mut attempts = 0;
-        for _ in 0..=MAX_REDIRECTS {
+        follow_redirects(url, |at| async move {
             let origin = at.origin().ascii_serialization();
-            let hop = self
-                .fetch_with_retries(
-                    &at,
-                    &origin,
-                    Duration::ZERO,
-                    &HeaderMap::new(),
-                    limit,
-                    RequestKind::Robots,
-                )
-                .await?;
-            attempts += hop.attempts;
-            match hop.reply {
-                Reply::Redirect(to) => at = to,
-                Reply::Done(outcome) => return Ok(Fetched { outcome, attempts }),
-            }
-        }
-        Err(LiveRcError::TooManyRedirects {
-            url: url.to_string(),
-            limit: MAX_REDIRECTS,
+            self.fetch_with_retries(
+                &at,
+                &origin,
+                Duration::ZERO,
+                &HeaderMap::new(),
+                limit,
+                RequestKind::Robots,
+            )
+            .await
         })
+        .await
     }
 
     /// Send `url` until it succeeds, fails for good, or the retry policy is
@@ -924,6 +902,32 @@ mod tests {
         assert_traits::<ClientStats>();
         assert_traits::<DashboardFetch>();
     }
+}
+
+/// Fetch `url` with `hop`, following its redirects with `hop` too, up to
+/// [`MAX_REDIRECTS`] of them; the attempts of every hop add up.
+async fn follow_redirects<F, Fut>(url: &Url, mut hop: F) -> Result<Fetched, LiveRcError>
+where
+    F: FnMut(Url) -> Fut,
+    Fut: std::future::Future<Output = Result<Hop, LiveRcError>>,
+{
+    let mut at = url.clone();
+    let mut attempts = 0;
+    for n in 0..=MAX_REDIRECTS {
+        let fetched = hop(at.clone()).await?;
+        attempts += fetched.attempts;
+        match fetched.reply {
+            Reply::Redirect(to) => {
+                tracing::debug!(from = %at, to = %to, hop = n + 1, "liverc redirect");
+                at = to;
+            }
+            Reply::Done(outcome) => return Ok(Fetched { outcome, attempts }),
+        }
+    }
+    Err(LiveRcError::TooManyRedirects {
+        url: url.to_string(),
+        limit: MAX_REDIRECTS,
+    })
 }
 
 /// A page's text in the encoding it declares: a byte-order mark first, then
