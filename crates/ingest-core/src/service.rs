@@ -793,7 +793,7 @@ impl TrackSyncService {
         slug: &str,
         validators: Option<HttpValidators>,
     ) -> (FetchResult, u32) {
-        let task = AbortOnDrop(tokio::spawn(
+        let task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
             fetch_with_retries(
                 self.source.clone(),
                 slug.to_owned(),
@@ -1185,27 +1185,6 @@ async fn fetch_with_retries(
                 return (FetchResult::Failed(e), try_no);
             }
         }
-    }
-}
-
-/// A task handle that aborts the task when dropped: a fetch outlives
-/// neither the run that asked for it nor its cancellation.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> std::future::Future for AbortOnDrop<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
