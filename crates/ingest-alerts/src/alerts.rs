@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ingest_core::{Alert, AlertKind, Notifier, RunStatus, SyncSummary};
+use ingest_core::{Alert, AlertKind, DriftDecision, Notifier, RunStatus, SyncSummary};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -19,6 +19,10 @@ const SUMMARY_ERROR_CHARS: usize = 200;
 ///
 /// - status `failed` or `format_error` → [`AlertKind::JobFailed`];
 /// - status `guard_refused` → [`AlertKind::GuardRefused`];
+/// - status `drift_suspected` → [`AlertKind::DriftSuspected`], naming the
+///   held fields (and any mass change);
+/// - a mass change of a field in a run that otherwise ended well →
+///   [`AlertKind::MassChange`];
 /// - and, whatever the status, a run that took longer than `sla` →
 ///   [`AlertKind::SlaBreached`] as well. `None` or a zero `sla` checks no
 ///   SLA.
@@ -85,7 +89,59 @@ pub fn alerts_for(
                 join_detail(error, &figures),
             ));
         }
+        RunStatus::DriftSuspected => {
+            let held: Vec<&str> = summary
+                .drift
+                .iter()
+                .filter(|f| f.decision == DriftDecision::Held)
+                .map(|f| f.field.as_str())
+                .collect();
+            let line = format!(
+                "markup drift suspected on {source}: {} kept as stored for every track",
+                if held.is_empty() {
+                    "fields".to_owned()
+                } else {
+                    held.join(", ")
+                }
+            );
+            let mut figures = drift_figures(summary);
+            figures.push_str(&format!(
+                "\n\n{}\nEvery other field was stored. If the change is real, run the sync again \
+                 accepting it (--accept-drift FIELD or all; acceptDrift in the API).",
+                run_figures(summary)
+            ));
+            alerts.push(alert(
+                AlertKind::DriftSuspected,
+                line,
+                join_detail(error, &figures),
+            ));
+        }
         RunStatus::Succeeded | RunStatus::Cancelled => {}
+    }
+    if matches!(
+        summary.status,
+        RunStatus::Succeeded | RunStatus::GuardRefused
+    ) && summary.drift.iter().any(|f| f.mass_change)
+    {
+        let fields: Vec<&str> = summary
+            .drift
+            .iter()
+            .filter(|f| f.mass_change)
+            .map(|f| f.field.as_str())
+            .collect();
+        let line = format!(
+            "mass change on {source}: {} changed for a large share of tracks (applied)",
+            fields.join(", ")
+        );
+        alerts.push(alert(
+            AlertKind::MassChange,
+            line,
+            Some(format!(
+                "{}\n\n{}",
+                drift_figures(summary),
+                run_figures(summary)
+            )),
+        ));
     }
 
     if let Some(sla) = sla.filter(|s| !s.is_zero())
@@ -115,6 +171,47 @@ pub fn alerts_for(
         alerts.push(alert(AlertKind::SlaBreached, line, Some(detail)));
     }
     alerts
+}
+
+/// The drift guard's notable fields, a line each with a few samples.
+fn drift_figures(summary: &SyncSummary) -> String {
+    let mut out = Vec::new();
+    for f in &summary.drift {
+        let (what, n) = match f.decision {
+            DriftDecision::Held => ("held: vanished from", f.lost),
+            DriftDecision::Accepted => ("accepted: vanished from", f.lost),
+            DriftDecision::Applied => ("mass change: changed on", f.changed),
+        };
+        let mut line = format!(
+            "- {} {what} {n} of {} tracks that had it ({:.1}%)",
+            f.field,
+            f.had,
+            if f.had == 0 {
+                0.0
+            } else {
+                n as f64 * 100.0 / f.had as f64
+            }
+        );
+        let samples: Vec<String> = f
+            .samples
+            .iter()
+            .take(3)
+            .map(|s| {
+                format!(
+                    "{} ({}): {} → {}",
+                    s.name,
+                    s.slug,
+                    truncate(s.stored_value.as_deref().unwrap_or("—"), 60),
+                    truncate(s.page_value.as_deref().unwrap_or("—"), 60)
+                )
+            })
+            .collect();
+        if !samples.is_empty() {
+            line.push_str(&format!("; e.g. {}", samples.join("; ")));
+        }
+        out.push(line);
+    }
+    out.join("\n")
 }
 
 /// The run's figures, for an alert's detail.
@@ -180,7 +277,7 @@ pub fn spawn_notify(notifier: Arc<dyn Notifier>, alerts: Vec<Alert>) -> JoinHand
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use ingest_core::{Stage, StageTiming};
+    use ingest_core::{DriftSample, FieldDrift, Stage, StageTiming};
 
     use super::*;
 
@@ -229,7 +326,80 @@ mod tests {
                 },
             ],
             lease_lost: false,
+            tracks_pending_deactivation: 0,
+            drift: Vec::new(),
         }
+    }
+
+    fn field(name: &str, decision: DriftDecision, mass_change: bool) -> FieldDrift {
+        FieldDrift {
+            field: name.to_owned(),
+            had: 1_000,
+            lost: if decision == DriftDecision::Applied {
+                0
+            } else {
+                990
+            },
+            changed: if mass_change { 600 } else { 0 },
+            decision,
+            mass_change,
+            samples: vec![DriftSample {
+                slug: "acme".to_owned(),
+                name: "Acme RC".to_owned(),
+                stored_value: Some("12 Main St".to_owned()),
+                page_value: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn held_drift_raises_one_alert_naming_the_fields_and_samples() {
+        let mut s = summary(
+            RunStatus::DriftSuspected,
+            Some("markup drift suspected: street, phone"),
+            60.0,
+        );
+        s.drift = vec![
+            field("street", DriftDecision::Held, false),
+            field("phone", DriftDecision::Held, false),
+            field("city", DriftDecision::Applied, true),
+        ];
+        let alerts = alerts_for(&s, "cron", "liverc", HOUR, None, now());
+        assert_eq!(kinds(&alerts), [AlertKind::DriftSuspected]);
+        assert_eq!(
+            alerts[0].summary,
+            "markup drift suspected on liverc: street, phone kept as stored for every track"
+        );
+        let detail = alerts[0].detail.as_deref().expect("detail");
+        assert!(
+            detail.contains("- street held: vanished from 990 of 1000 tracks that had it (99.0%)"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("Acme RC (acme): 12 Main St → —"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("- city mass change: changed on 600"),
+            "{detail}"
+        );
+        assert!(detail.contains("--accept-drift"), "{detail}");
+    }
+
+    #[test]
+    fn a_mass_change_in_a_good_run_raises_its_own_alert() {
+        let mut s = summary(RunStatus::Succeeded, None, 60.0);
+        s.drift = vec![field("city", DriftDecision::Applied, true)];
+        let alerts = alerts_for(&s, "cron", "liverc", HOUR, None, now());
+        assert_eq!(kinds(&alerts), [AlertKind::MassChange]);
+        assert!(
+            alerts[0].summary.contains("city changed"),
+            "{}",
+            alerts[0].summary
+        );
+        // Accepted losses alone raise nothing: the operator asked for them.
+        s.drift = vec![field("street", DriftDecision::Accepted, false)];
+        assert!(alerts_for(&s, "cron", "liverc", HOUR, None, now()).is_empty());
     }
 
     fn uuid_from(n: u128) -> ingest_core::RunId {

@@ -116,6 +116,8 @@ fn title(kind: AlertKind) -> (&'static str, &'static str) {
         AlertKind::JobFailed => (":x:", "Track sync failed"),
         AlertKind::GuardRefused => (":warning:", "Deactivation guard refused"),
         AlertKind::SlaBreached => (":hourglass:", "Track sync exceeded its SLA"),
+        AlertKind::DriftSuspected => (":mag:", "Markup drift suspected: fields held"),
+        AlertKind::MassChange => (":twisted_rightwards_arrows:", "Mass change of a field"),
     }
 }
 

@@ -61,6 +61,8 @@ fn summary(status: RunStatus, error: Option<&str>, seconds: f64) -> SyncSummary 
             },
         ],
         lease_lost: false,
+        tracks_pending_deactivation: 0,
+        drift: Vec::new(),
     }
 }
 

@@ -266,6 +266,7 @@ pub async fn remote_sync(
     }
     Ok(match (job.status.as_str(), job.run_status.as_deref()) {
         ("succeeded", Some("guard_refused")) => 3,
+        ("succeeded", Some("drift_suspected")) => 5,
         ("succeeded", _) => 0,
         _ => 2,
     })

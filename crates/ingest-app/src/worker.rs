@@ -364,12 +364,15 @@ impl Worker {
             error: summary.error.clone(),
         };
         match summary.status {
-            RunStatus::Succeeded | RunStatus::GuardRefused => JobOutcome::Finished {
-                status: JobStatus::Succeeded,
-                summary: Some(summary.clone()),
-                // A guard refusal is a success with a warning, kept visible.
-                error: summary.error.clone(),
-            },
+            RunStatus::Succeeded | RunStatus::GuardRefused | RunStatus::DriftSuspected => {
+                JobOutcome::Finished {
+                    status: JobStatus::Succeeded,
+                    summary: Some(summary.clone()),
+                    // A guard refusal or held drift is a success with a warning,
+                    // kept visible.
+                    error: summary.error.clone(),
+                }
+            }
             RunStatus::Cancelled if flags.shutdown.load(Ordering::SeqCst) => JobOutcome::Released,
             RunStatus::Cancelled => finished(JobStatus::Cancelled),
             // The site changed shape: retrying cannot help.

@@ -157,6 +157,32 @@ pub fn diff_profile(old: &TrackProfile, new: &TrackProfile, out: &mut TrackDiff)
     );
 }
 
+/// Where a profile field stands in a track's list of changes: the order in
+/// which [`diff_track`] reports them.
+pub fn field_rank(field: &str) -> usize {
+    const ORDER: [&str; 15] = [
+        "name",
+        "track_url",
+        "street",
+        "city",
+        "state",
+        "postal_code",
+        "country",
+        "country_code",
+        "phone",
+        "website",
+        "email",
+        "description",
+        "logo_url",
+        "facebook_url",
+        "coordinates",
+    ];
+    ORDER
+        .iter()
+        .position(|f| *f == field)
+        .unwrap_or(ORDER.len())
+}
+
 /// Compare coordinates (a profile field, `latitude, longitude`).
 pub fn diff_geo(old: Option<&GeoPoint>, new: Option<&GeoPoint>, out: &mut TrackDiff) {
     push(

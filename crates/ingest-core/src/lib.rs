@@ -5,12 +5,14 @@
 //! a database driver, not on HTTP. Binaries wire concrete adapters in.
 
 pub mod diff;
+pub mod drift;
 pub mod model;
 pub mod ports;
 pub mod run;
 pub mod service;
 pub mod validate;
 
+pub use drift::{DriftDecision, DriftReport, DriftSample, FieldDrift};
 pub use model::*;
 pub use ports::clock::{Clock, SystemClock};
 pub use ports::geocoder::{Coordinates, GeocodeError, Geocoder};

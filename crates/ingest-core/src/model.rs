@@ -158,7 +158,9 @@ pub struct FetchedMetadata {
     pub fetched_at: DateTime<Utc>,
     pub source_url: String,
     pub validators: HttpValidators,
-    pub content_hash: String,
+    /// `None` when a field of the page was held by the drift guard: what is
+    /// stored is then not the page, and the next run must fetch it in full.
+    pub content_hash: Option<String>,
 }
 
 /// What this run decides about a track's coordinates.
@@ -241,11 +243,23 @@ pub struct FinishRun {
     pub run_id: RunId,
     pub source: String,
     pub finished_at: DateTime<Utc>,
-    /// When `Some`, deactivate every active track of the source whose slug is
-    /// not in this list (the complete catalogue of the run), recording an
-    /// `is_active` change for each. `None`: deactivate nothing (partial
-    /// catalogue, or the guard refused).
-    pub deactivate_all_but: Option<Vec<String>>,
+    /// The slugs of the run's complete catalogue: a listed track is missing
+    /// no longer (its count of missing runs resets).
+    pub listed: Vec<String>,
+    /// Count one more missing run for every active track of the source not
+    /// in `listed`, and deactivate (recording an `is_active` change) those
+    /// missing for `deactivate_after_missing_runs` runs. `false`: count and
+    /// deactivate nothing (the guard refused).
+    pub deactivate: bool,
+    /// A missing active track is deactivated once it has been missing from
+    /// this many consecutive complete catalogues (this one included; 1 = at
+    /// once). Counted once per run id, so a resumed job finishing twice
+    /// counts once.
+    pub deactivate_after_missing_runs: u32,
+    /// Fields to clear after the run's drift check: `old_value` is the
+    /// stored value the run kept provisionally; a track whose value moved
+    /// since is left alone. Each clear is recorded in `track_changes`.
+    pub clear_fields: Vec<FieldChange>,
     /// When the run is a job: its lease; a superseded lease makes the call
     /// fail with `LeaseLost`, writing nothing.
     pub lease: Option<crate::ports::jobs::Lease>,
@@ -260,10 +274,24 @@ pub struct DeactivatedTrack {
     pub last_seen_at: DateTime<Utc>,
 }
 
+/// A track missing from the catalogue, not yet deactivated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingDeactivation {
+    pub slug: String,
+    pub name: String,
+    /// Consecutive complete catalogues it has been missing from.
+    pub missing_runs: u32,
+    pub last_seen_at: DateTime<Utc>,
+}
+
 /// What finishing a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinishOutcome {
     pub deactivated: Vec<DeactivatedTrack>,
+    /// Missing active tracks still within the grace period, by slug.
+    pub pending: Vec<PendingDeactivation>,
+    /// Of `FinishRun::clear_fields`, those applied.
+    pub cleared: Vec<FieldChange>,
 }
 
 /// Per-source sync state.

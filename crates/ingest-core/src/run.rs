@@ -67,8 +67,10 @@ impl Trigger {
     }
 }
 
-/// Options of one run.
+/// Options of one run. Fields missing from stored JSON (a job queued by an
+/// older version) take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncOptions {
     pub source: String,
     pub trigger: Trigger,
@@ -87,6 +89,21 @@ pub struct SyncOptions {
     pub dashboard_extra_tries: u32,
     /// Pause between the service's extra tries.
     pub dashboard_retry_delay: Duration,
+    /// The markup-drift guard: a profile field that vanishes from more than
+    /// this share (0.0–1.0) of the fetched tracks that had it is held (kept
+    /// as stored) for every track this run, and the run ends
+    /// `drift_suspected`. See [`crate::drift`].
+    pub drift_max_loss_share: f64,
+    /// …provided at least this many tracks lost it: a small run is not held
+    /// by one track.
+    pub drift_min_tracks: u64,
+    /// Fields whose loss the operator accepts this run (`all` for every
+    /// field): applied even above the share.
+    pub accept_drift: Vec<String>,
+    /// A track missing from a complete catalogue is deactivated only once it
+    /// has been missing from this many consecutive complete catalogues
+    /// (1 = at once).
+    pub deactivate_after_missing_runs: u32,
 }
 
 impl Default for SyncOptions {
@@ -102,6 +119,10 @@ impl Default for SyncOptions {
             metadata_ttl: Duration::from_secs(7 * 24 * 3600),
             dashboard_extra_tries: 2,
             dashboard_retry_delay: Duration::from_secs(2),
+            drift_max_loss_share: crate::drift::DEFAULT_MAX_LOSS_SHARE,
+            drift_min_tracks: crate::drift::DEFAULT_MIN_TRACKS,
+            accept_drift: Vec::new(),
+            deactivate_after_missing_runs: 2,
         }
     }
 }
@@ -114,6 +135,10 @@ pub enum RunStatus {
     Succeeded,
     /// Everything but the deactivation, which the guard refused.
     GuardRefused,
+    /// Stored, but one or more profile fields vanished from so many tracks
+    /// that the markup probably changed: those fields were kept as stored
+    /// for every track (see `RunReport::drift`).
+    DriftSuspected,
     /// The catalogue could not be read (the site changed shape).
     FormatError,
     /// Any other failure (source unreachable, database down, kill switch).
@@ -127,6 +152,7 @@ impl RunStatus {
         match self {
             RunStatus::Succeeded => "succeeded",
             RunStatus::GuardRefused => "guard_refused",
+            RunStatus::DriftSuspected => "drift_suspected",
             RunStatus::FormatError => "format_error",
             RunStatus::Failed => "failed",
             RunStatus::Cancelled => "cancelled",
@@ -167,6 +193,7 @@ impl Stage {
 
 /// The counters of a run: the report's summary table and the metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunCounts {
     /// Tracks in the catalogue (parsed rows).
     pub catalogue_rows: u64,
@@ -180,6 +207,9 @@ pub struct RunCounts {
     /// Only churn fields changed.
     pub churn_only: u64,
     pub deactivated: u64,
+    /// Missing from this complete catalogue but not yet for long enough to
+    /// be deactivated (the grace period).
+    pub pending_deactivation: u64,
     pub reactivated: u64,
     pub dashboards_fetched: u64,
     pub dashboards_not_modified: u64,
@@ -343,6 +373,13 @@ pub struct RunReport {
     pub anomalies: Vec<ValidationAnomaly>,
     pub skipped_rows: Vec<SkippedRowEntry>,
     pub guard: Option<GuardDecision>,
+    /// Tracks missing from the catalogue, pending deactivation.
+    #[serde(default)]
+    pub pending_deactivation: Vec<crate::model::PendingDeactivation>,
+    /// What the markup-drift guard saw and decided (`None`: no dashboard
+    /// of a stored track was fetched).
+    #[serde(default)]
+    pub drift: Option<crate::drift::DriftReport>,
     pub completeness: Completeness,
     pub previous_completeness: Option<Completeness>,
 }

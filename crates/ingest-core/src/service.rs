@@ -21,9 +21,11 @@ use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
 use crate::diff::{self, address_query, content_hash, diff_track};
+use crate::drift::{self, Counted, DeferredLoss, DriftTally};
 use crate::model::{
     BatchCheckpoint, FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators,
-    MetadataUpdate, RunId, StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert, UpsertBatch,
+    MetadataUpdate, PendingDeactivation, RunId, StoredTrack, TrackProfile, TrackSnapshot,
+    TrackUpsert, UpsertBatch,
 };
 use crate::ports::clock::Clock;
 use crate::ports::geocoder::Geocoder;
@@ -35,6 +37,7 @@ use crate::ports::repository::{RepositoryError, TrackRepository};
 use crate::ports::source::{
     DashboardOutcome, SourceCatalogue, SourceEntry, SourceError, SourceErrorClass, TrackSource,
 };
+use crate::run::ChangedField;
 use crate::run::{
     Completeness, GuardDecision, MAX_REPORT_ENTRIES, MetadataErrorEntry, MetadataMode,
     NewTrackEntry, ReactivatedTrackEntry, RunCounts, RunReport, RunStatus, Stage, StageTiming,
@@ -112,6 +115,9 @@ struct CarriedState {
     fetch_latency_total_seconds: f64,
     fetch_requests: u64,
     processed: u64,
+    /// The drift guard's tallies and deferred losses.
+    #[serde(default)]
+    drift: DriftTally,
 }
 
 /// What a run returns to its caller (printed by the CLI with `--json`,
@@ -143,6 +149,12 @@ pub struct SyncSummary {
     /// and wrote neither its report nor its outcome.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lease_lost: bool,
+    /// Tracks missing from the catalogue, not yet deactivated.
+    #[serde(default)]
+    pub tracks_pending_deactivation: u64,
+    /// The drift guard's notable fields: held, accepted or mass-changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<crate::drift::FieldDrift>,
 }
 
 impl SyncSummary {
@@ -170,6 +182,14 @@ impl SyncSummary {
             error: report.error.clone(),
             stage_timings: report.stage_timings.clone(),
             lease_lost: false,
+            tracks_pending_deactivation: c.pending_deactivation,
+            drift: report
+                .drift
+                .iter()
+                .flat_map(|d| &d.fields)
+                .filter(|f| f.decision != crate::drift::DriftDecision::Applied || f.mass_change)
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -239,6 +259,7 @@ struct Accumulator {
     fetch_requests: u64,
     service_retries: u64,
     processed: u64,
+    drift: DriftTally,
 }
 
 /// A batch's contribution to the report, merged once it is stored.
@@ -276,6 +297,7 @@ impl Accumulator {
             ),
             fetch_requests: state.fetch_requests,
             processed: state.processed,
+            drift: state.drift,
             ..Self::default()
         }
     }
@@ -303,6 +325,66 @@ impl Accumulator {
             reactivated: self.reactivated,
             metadata_errors: self.metadata_errors,
             anomalies: self.anomalies,
+            drift: self.drift,
+        }
+    }
+
+    /// Merge the clears the drift guard applied at the end of the run: each
+    /// track they touched is "updated" now, with the clears among its
+    /// changes.
+    fn absorb_clears(&mut self, cleared: &[FieldChange], deferred: &[DeferredLoss]) {
+        let counted: HashMap<(&str, &str), (&str, Counted)> = deferred
+            .iter()
+            .map(|d| {
+                (
+                    (d.slug.as_str(), d.field.as_str()),
+                    (d.name.as_str(), d.counted),
+                )
+            })
+            .collect();
+        let mut by_track: std::collections::BTreeMap<&str, Vec<ChangedField>> =
+            std::collections::BTreeMap::new();
+        for c in cleared {
+            by_track.entry(&c.slug).or_default().push(ChangedField {
+                field: c.field.clone(),
+                old_value: c.old_value.clone(),
+                new_value: c.new_value.clone(),
+            });
+        }
+        for (slug, changes) in by_track {
+            let Some(&(name, how)) = changes
+                .first()
+                .and_then(|c| counted.get(&(slug, c.field.as_str())))
+            else {
+                continue;
+            };
+            match how {
+                Counted::Updated => {}
+                Counted::ChurnOnly => {
+                    self.counts.churn_only = self.counts.churn_only.saturating_sub(1);
+                    self.counts.updated += 1;
+                }
+                Counted::Unchanged => {
+                    self.counts.unchanged = self.counts.unchanged.saturating_sub(1);
+                    self.counts.updated += 1;
+                }
+                Counted::Neither => self.counts.updated += 1,
+            }
+            match self.updated_tracks.iter_mut().find(|e| e.slug == slug) {
+                Some(entry) => {
+                    entry.changes.extend(changes);
+                    entry.changes.sort_by_key(|c| diff::field_rank(&c.field));
+                }
+                None => keep_first(
+                    &mut self.updated_tracks,
+                    [UpdatedTrackEntry {
+                        slug: slug.to_owned(),
+                        name: name.to_owned(),
+                        changes,
+                    }],
+                    by_name_then_slug,
+                ),
+            }
         }
     }
 
@@ -433,6 +515,8 @@ impl TrackSyncService {
             anomalies: Vec::new(),
             skipped_rows: Vec::new(),
             guard: None,
+            pending_deactivation: Vec::new(),
+            drift: None,
             completeness: Completeness::default(),
             previous_completeness: None,
         };
@@ -599,20 +683,56 @@ impl TrackSyncService {
             if !guard.allowed {
                 warn!(missing, active_before, "deactivation guard refused");
             }
+            // The drift guard's decision: the losses of fields not held are
+            // cleared in the closing transaction.
+            let (drift, apply) = acc.drift.decide(
+                options.drift_max_loss_share,
+                options.drift_min_tracks,
+                &options.accept_drift,
+            );
+            let apply: Vec<DeferredLoss> = apply.into_iter().cloned().collect();
+            let held: Vec<String> = drift
+                .iter()
+                .flat_map(|d| d.held())
+                .map(|f| f.field.clone())
+                .collect();
+            if !held.is_empty() {
+                warn!(
+                    fields = held.join(","),
+                    "markup drift suspected; fields held"
+                );
+            }
             let finish = FinishRun {
                 run_id: ctx.run_id,
                 source: options.source.clone(),
                 finished_at: self.clock.now(),
-                deactivate_all_but: guard.allowed.then_some(seen_slugs),
+                listed: seen_slugs,
+                deactivate: guard.allowed,
+                deactivate_after_missing_runs: options.deactivate_after_missing_runs.max(1),
+                clear_fields: drift::clears(&apply),
                 lease: ctx.job.as_ref().map(|j| j.lease),
             };
             match self.repository.finish_run(&finish).await {
                 Ok(outcome) => {
                     acc.counts.deactivated = outcome.deactivated.len() as u64;
+                    acc.counts.pending_deactivation = outcome.pending.len() as u64;
                     report.deactivated = first_entries(outcome.deactivated, by_name_then_slug);
-                    if !guard.allowed {
+                    report.pending_deactivation = first_entries(outcome.pending, by_name_then_slug);
+                    acc.absorb_clears(&outcome.cleared, &apply);
+                    let mut errors = Vec::new();
+                    if !held.is_empty() {
+                        report.status = RunStatus::DriftSuspected;
+                        errors.push(format!(
+                            "markup drift suspected: {} vanished from too many tracks and {} kept as stored for every track (accept the change with --accept-drift)",
+                            held.join(", "),
+                            if held.len() == 1 { "was" } else { "were" }
+                        ));
+                    } else if !guard.allowed {
                         report.status = RunStatus::GuardRefused;
-                        report.error = guard.reason.clone();
+                    }
+                    errors.extend(guard.reason.clone().filter(|_| !guard.allowed));
+                    if !errors.is_empty() {
+                        report.error = Some(errors.join("; "));
                     }
                 }
                 Err(e) => {
@@ -657,6 +777,7 @@ impl TrackSyncService {
         ));
         let in_flight = AtomicU64::new(0);
         let now = self.clock.now();
+        let entries_len = entries.len() as u64;
 
         let fetcher = async {
             let mut stream = futures::stream::iter(entries)
@@ -740,6 +861,9 @@ impl TrackSyncService {
             let mut rx = rx;
             let mut batch: Vec<Fetched> = Vec::with_capacity(options.batch_size);
             let mut permits = Vec::with_capacity(options.batch_size);
+            // Catalogue entries of this attempt not yet stored: what the
+            // drift guard may still see.
+            let mut remaining = entries_len;
             while let Some((mut fetched, latency)) = rx.recv().await {
                 permits.extend(fetched.permit.take());
                 acc.service_retries += u64::from(fetched.extra_tries);
@@ -758,6 +882,12 @@ impl TrackSyncService {
                         return Some(WriterStop::Repository(e));
                     }
                     permits.clear();
+                    remaining = remaining.saturating_sub(options.batch_size as u64);
+                    acc.drift.trim(
+                        remaining,
+                        options.drift_max_loss_share,
+                        options.drift_min_tracks,
+                    );
                     on_progress(acc);
                 }
             }
@@ -907,10 +1037,30 @@ impl TrackSyncService {
                         fetched_at,
                         source_url,
                         validators,
-                        content_hash,
+                        content_hash: Some(content_hash),
                     }))
                 }
             };
+
+            // The drift guard: a field the page lost is kept as stored until
+            // the run knows whether the markup changed (see `drift`). What
+            // is then stored is not the page: no hash, no validators, so
+            // the next run fetches it in full.
+            let mut metadata = metadata;
+            let mut held = 0;
+            if let (MetadataUpdate::Fetched(m), Some(old)) = (&mut metadata, old) {
+                held = acc.drift.observe(
+                    &slug,
+                    &entry.catalogue.name,
+                    &old.profile,
+                    &mut m.profile,
+                    &options.accept_drift,
+                );
+                if held > 0 {
+                    m.content_hash = None;
+                    m.validators = HttpValidators::default();
+                }
+            }
 
             // The profile as it will be stored.
             let profile: TrackProfile = match &metadata {
@@ -946,6 +1096,20 @@ impl TrackSyncService {
                             name: entry.catalogue.name.clone(),
                             inactive_since: old.deactivated_at,
                         });
+                    }
+                    if held > 0 {
+                        acc.drift.counted(
+                            &slug,
+                            if !d.profile.is_empty() {
+                                Counted::Updated
+                            } else if !d.churn.is_empty() {
+                                Counted::ChurnOnly
+                            } else if old.is_active {
+                                Counted::Unchanged
+                            } else {
+                                Counted::Neither
+                            },
+                        );
                     }
                     if !d.profile.is_empty() {
                         changes.extend(d.profile.iter().map(|c| FieldChange {
@@ -1094,6 +1258,14 @@ impl TrackSyncService {
             }
         };
 
+        report.drift = acc
+            .drift
+            .decide(
+                report.options.drift_max_loss_share,
+                report.options.drift_min_tracks,
+                &report.options.accept_drift,
+            )
+            .0;
         let t = Instant::now();
         report.finished_at = self.clock.now();
         report.counts = acc.counts.clone();
@@ -1218,7 +1390,8 @@ listed_track!(
     NewTrackEntry,
     UpdatedTrackEntry,
     ReactivatedTrackEntry,
-    crate::DeactivatedTrack
+    crate::DeactivatedTrack,
+    PendingDeactivation
 );
 
 fn by_name_then_slug<T: ListedTrack>(a: &T, b: &T) -> std::cmp::Ordering {
@@ -1264,6 +1437,8 @@ fn normalise_options(options: &SyncOptions) -> SyncOptions {
     o.concurrency = o.concurrency.clamp(1, 64);
     o.batch_size = o.batch_size.clamp(1, 10_000);
     o.guard_max_deactivate_share = o.guard_max_deactivate_share.clamp(0.0, 1.0);
+    o.drift_max_loss_share = o.drift_max_loss_share.clamp(0.0, 1.0);
+    o.deactivate_after_missing_runs = o.deactivate_after_missing_runs.max(1);
     o
 }
 

@@ -202,6 +202,8 @@ struct MemRepo {
     fail_batches: Mutex<bool>,
     /// Refuse fenced writes as a superseded lease would be.
     lease_lost: Mutex<bool>,
+    /// Consecutive complete catalogues each missing track was absent from.
+    missing: Mutex<BTreeMap<String, u32>>,
 }
 
 #[async_trait]
@@ -285,7 +287,7 @@ impl TrackRepository for MemRepo {
                     row.profile = m.profile.clone();
                     row.metadata_fetched_at = Some(m.fetched_at);
                     row.validators = m.validators.clone();
-                    row.content_hash = Some(m.content_hash.clone());
+                    row.content_hash = m.content_hash.clone();
                     row.metadata_source_url = Some(m.source_url.clone());
                 }
             }
@@ -309,9 +311,43 @@ impl TrackRepository for MemRepo {
     async fn finish_run(&self, finish: &FinishRun) -> Result<FinishOutcome, RepositoryError> {
         self.finishes.lock().expect("lock").push(finish.clone());
         let mut out = FinishOutcome::default();
-        if let Some(keep) = &finish.deactivate_all_but {
-            for row in self.rows.lock().expect("lock").values_mut() {
+        let mut rows = self.rows.lock().expect("lock");
+        for c in &finish.clear_fields {
+            let Some(row) = rows.get_mut(&c.slug) else {
+                continue;
+            };
+            let field = match c.field.as_str() {
+                "street" => &mut row.profile.street,
+                "city" => &mut row.profile.city,
+                "postal_code" => &mut row.profile.postal_code,
+                "phone" => &mut row.profile.phone,
+                "email" => &mut row.profile.email,
+                "website" => &mut row.profile.website,
+                other => panic!("the test clears no {other}"),
+            };
+            if *field == c.old_value {
+                *field = None;
+                out.cleared.push(c.clone());
+            }
+        }
+        let mut missing = self.missing.lock().expect("lock");
+        missing.retain(|slug, _| !finish.listed.contains(slug));
+        if finish.deactivate {
+            let keep = &finish.listed;
+            for row in rows.values_mut() {
                 if row.is_active && !keep.contains(&row.slug) {
+                    let runs = missing.entry(row.slug.clone()).or_default();
+                    *runs += 1;
+                    if *runs < finish.deactivate_after_missing_runs {
+                        out.pending.push(ingest_core::PendingDeactivation {
+                            slug: row.slug.clone(),
+                            name: row.catalogue.name.clone(),
+                            missing_runs: *runs,
+                            last_seen_at: row.last_seen_at,
+                        });
+                        continue;
+                    }
+                    missing.remove(&row.slug);
                     row.is_active = false;
                     row.deactivated_at = Some(finish.finished_at);
                     out.deactivated.push(DeactivatedTrack {
@@ -399,11 +435,14 @@ fn writer(last: Arc<Mutex<Option<RunReport>>>) -> MockReportWriter {
     w
 }
 
+/// Options of the tests: small batches, no pause between tries, and a
+/// missing track deactivated at once (the grace period has tests of its own).
 fn options(mode: MetadataMode) -> SyncOptions {
     SyncOptions {
         metadata: mode,
         batch_size: 4,
         dashboard_retry_delay: Duration::from_millis(1),
+        deactivate_after_missing_runs: 1,
         ..SyncOptions::default()
     }
 }
@@ -617,14 +656,13 @@ async fn the_guard_refuses_mass_deactivation_unless_forced() {
     assert_eq!(guard.missing, 5);
     assert_eq!(guard.active_before, 20);
     assert!(
-        h.repo
+        !h.repo
             .finishes
             .lock()
             .expect("lock")
             .last()
             .expect("finish")
-            .deactivate_all_but
-            .is_none()
+            .deactivate
     );
     assert!(
         h.repo
@@ -643,6 +681,28 @@ async fn the_guard_refuses_mass_deactivation_unless_forced() {
     assert_eq!(summary.status, RunStatus::Succeeded);
     assert_eq!(summary.tracks_deactivated, 5);
     assert_eq!(report.deactivated.len(), 5);
+}
+
+#[tokio::test]
+async fn a_missing_track_waits_out_the_grace_period_and_the_report_lists_it() {
+    let h = harness(20);
+    let grace = SyncOptions {
+        deactivate_after_missing_runs: 2,
+        ..options(MetadataMode::None)
+    };
+    run(&h, &grace).await;
+    h.source.tracks.lock().expect("lock").remove("track007");
+    let (summary, report) = run(&h, &grace).await;
+    assert_eq!(summary.status, RunStatus::Succeeded);
+    assert_eq!(summary.tracks_deactivated, 0);
+    assert_eq!(report.counts.pending_deactivation, 1);
+    assert_eq!(report.pending_deactivation[0].slug, "track007");
+    assert_eq!(report.pending_deactivation[0].missing_runs, 1);
+    let finish = h.repo.finishes.lock().expect("lock").last().cloned();
+    assert_eq!(finish.expect("finish").deactivate_after_missing_runs, 2);
+    let (summary, report) = run(&h, &grace).await;
+    assert_eq!(summary.tracks_deactivated, 1);
+    assert!(report.pending_deactivation.is_empty());
 }
 
 #[tokio::test]

@@ -119,12 +119,13 @@ impl From<MetadataMode> for core::MetadataMode {
 
 /// How the job's last attempt ended (the run's own status, finer than the
 /// job's: `guard_refused` is a succeeded job whose deactivation the guard
-/// refused).
+/// refused, `drift_suspected` one whose drift guard held fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RunStatus {
     Succeeded,
     GuardRefused,
+    DriftSuspected,
     FormatError,
     Failed,
     Cancelled,
@@ -135,6 +136,7 @@ impl From<core::RunStatus> for RunStatus {
         match s {
             core::RunStatus::Succeeded => Self::Succeeded,
             core::RunStatus::GuardRefused => Self::GuardRefused,
+            core::RunStatus::DriftSuspected => Self::DriftSuspected,
             core::RunStatus::FormatError => Self::FormatError,
             core::RunStatus::Failed => Self::Failed,
             core::RunStatus::Cancelled => Self::Cancelled,

@@ -45,9 +45,10 @@ pub const OTHER_OUTCOME: &str = "other";
 
 /// Every run outcome; `liverc_sync_runs_total` has a series for each from
 /// the start.
-pub const RUN_STATUSES: [RunStatus; 5] = [
+pub const RUN_STATUSES: [RunStatus; 6] = [
     RunStatus::Succeeded,
     RunStatus::GuardRefused,
+    RunStatus::DriftSuspected,
     RunStatus::FormatError,
     RunStatus::Failed,
     RunStatus::Cancelled,
@@ -117,6 +118,9 @@ pub struct Metrics {
     active_tracks: Gauge,
     completeness: Family<FieldLabels, GaugeF64>,
     last_run_anomalies: Gauge,
+    drift_held: Family<FieldLabels, Counter>,
+    drift_mass_changes: Family<FieldLabels, Counter>,
+    pending_deactivation: Gauge,
 }
 
 impl Default for Metrics {
@@ -251,8 +255,34 @@ impl Metrics {
             last_run_anomalies.clone(),
         );
 
+        let drift_held = Family::<FieldLabels, Counter>::default();
+        registry.register(
+            "liverc_drift_held_fields",
+            "Runs in which the markup-drift guard held a profile field (kept as stored for every track because it vanished from too many)",
+            drift_held.clone(),
+        );
+        let drift_mass_changes = Family::<FieldLabels, Counter>::default();
+        registry.register(
+            "liverc_drift_mass_changes",
+            "Runs in which a profile field changed on a large share of the tracks that had it (applied, flagged)",
+            drift_mass_changes.clone(),
+        );
+        let pending_deactivation = Gauge::default();
+        registry.register(
+            "liverc_tracks_pending_deactivation",
+            "Active tracks missing from the last complete catalogue, waiting out the grace period before deactivation",
+            pending_deactivation.clone(),
+        );
+
         // Series that exist from the start, so that `increase()` and alerts
         // see a zero rather than nothing before the first event.
+        for field in ingest_core::drift::WATCHED_FIELDS {
+            let labels = FieldLabels {
+                field: field.to_owned(),
+            };
+            drop(drift_held.get_or_create(&labels));
+            drop(drift_mass_changes.get_or_create(&labels));
+        }
         for status in RUN_STATUSES {
             drop(runs.get_or_create(&OutcomeLabels {
                 outcome: status.as_str().to_owned(),
@@ -289,6 +319,9 @@ impl Metrics {
             active_tracks,
             completeness,
             last_run_anomalies,
+            drift_held,
+            drift_mass_changes,
+            pending_deactivation,
         }
     }
 
@@ -404,10 +437,28 @@ impl SyncMetrics for Metrics {
         self.updated.inc_by(c.updated);
         self.anomalies.inc_by(c.validation_anomalies);
 
+        if let Some(drift) = &report.drift {
+            for f in drift.held() {
+                self.drift_held
+                    .get_or_create(&FieldLabels {
+                        field: f.field.clone(),
+                    })
+                    .inc();
+            }
+            for f in drift.mass_changes() {
+                self.drift_mass_changes
+                    .get_or_create(&FieldLabels {
+                        field: f.field.clone(),
+                    })
+                    .inc();
+            }
+        }
         if matches!(
             report.status,
-            RunStatus::Succeeded | RunStatus::GuardRefused
+            RunStatus::Succeeded | RunStatus::GuardRefused | RunStatus::DriftSuspected
         ) {
+            self.pending_deactivation
+                .set(i64::try_from(c.pending_deactivation).unwrap_or(i64::MAX));
             self.set_completeness(&report.completeness);
             self.last_run_anomalies
                 .set(i64::try_from(c.validation_anomalies).unwrap_or(i64::MAX));

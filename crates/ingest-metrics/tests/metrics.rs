@@ -164,6 +164,7 @@ fn report(status: RunStatus, seconds: i64) -> RunReport {
             geocode_failures: 0,
             db_batches: 11,
             db_rows_written: 12,
+            pending_deactivation: 4,
         },
         stage_timings: vec![],
         new_tracks: vec![],
@@ -174,6 +175,8 @@ fn report(status: RunStatus, seconds: i64) -> RunReport {
         anomalies: vec![],
         skipped_rows: vec![],
         guard: None,
+        pending_deactivation: vec![],
+        drift: None,
         completeness: Completeness {
             active_tracks: 1_000,
             with_address: 974,
@@ -220,6 +223,9 @@ fn every_family_is_declared_before_anything_happens() {
         ("liverc_active_tracks", "gauge"),
         ("liverc_track_field_completeness_ratio", "gauge"),
         ("liverc_last_run_validation_anomalies", "gauge"),
+        ("liverc_drift_held_fields", "counter"),
+        ("liverc_drift_mass_changes", "counter"),
+        ("liverc_tracks_pending_deactivation", "gauge"),
     ];
     // Known only once a run has finished: absent until then, rather than a
     // misleading zero.
@@ -252,6 +258,7 @@ fn every_family_is_declared_before_anything_happens() {
         outcomes,
         [
             "cancelled",
+            "drift_suspected",
             "failed",
             "format_error",
             "guard_refused",

@@ -2,16 +2,19 @@
 //! same run always gives the same bytes (snapshot-tested).
 //!
 //! Layout: title, header table (run, source, trigger, times, duration,
-//! options), status, summary counts, stage timings, then one section per
-//! list (new, updated, deactivated, reactivated, metadata errors, validation
-//! anomalies, skipped catalogue rows) and the completeness of active tracks.
-//! Every section is always present; an empty one says "None.". Every string
-//! that came from a web page goes through [`crate::escape`].
+//! options), the markup-drift section when the drift guard held, accepted or
+//! flagged a field (first, so a held run says so before anything else),
+//! status, summary counts, stage timings, then one section per list (new,
+//! updated, deactivated, missing and pending deactivation, reactivated,
+//! metadata errors, validation anomalies, skipped catalogue rows) and the
+//! completeness of active tracks. Every other section is always present; an
+//! empty one says "None.". Every string that came from a web page goes
+//! through [`crate::escape`].
 
 use ingest_core::{
-    ChangedField, Completeness, DeactivatedTrack, GuardDecision, MetadataErrorEntry, NewTrackEntry,
-    ReactivatedTrackEntry, RunReport, RunStatus, SkippedRowEntry, StageTiming, UpdatedTrackEntry,
-    ValidationAnomaly,
+    ChangedField, Completeness, DeactivatedTrack, DriftDecision, GuardDecision, MetadataErrorEntry,
+    NewTrackEntry, PendingDeactivation, ReactivatedTrackEntry, RunReport, RunStatus,
+    SkippedRowEntry, StageTiming, UpdatedTrackEntry, ValidationAnomaly,
 };
 
 use crate::escape;
@@ -56,12 +59,19 @@ fn more(doc: &mut Doc, left_out: usize) {
 pub fn render_markdown(report: &RunReport) -> String {
     let mut doc = Doc::default();
     header(&mut doc, report);
+    drift(&mut doc, report);
     status(&mut doc, report);
     summary(&mut doc, report);
     stage_timings(&mut doc, report);
     new_tracks(&mut doc, &report.new_tracks, report.counts.new);
     updated_tracks(&mut doc, &report.updated_tracks, report.counts.updated);
     deactivated_tracks(&mut doc, &report.deactivated, report.counts.deactivated);
+    pending_deactivation(
+        &mut doc,
+        &report.pending_deactivation,
+        report.counts.pending_deactivation,
+        report.options.deactivate_after_missing_runs,
+    );
     reactivated_tracks(&mut doc, &report.reactivated, report.counts.reactivated);
     metadata_errors(
         &mut doc,
@@ -134,12 +144,34 @@ fn header(doc: &mut Doc, r: &RunReport) {
     doc.row(&[
         "Options",
         &format!(
-            "metadata `{}`, concurrency {}, batch {}, guard {}, force {}",
+            "metadata `{}`, concurrency {}, batch {}, guard {}, force {}, \
+             deactivate after {} missing {}, drift limit {} of at least {} {}{}",
             o.metadata.as_str(),
             o.concurrency,
             o.batch_size,
             format::limit_of_fraction(o.guard_max_deactivate_share),
             if o.force { "on" } else { "off" },
+            o.deactivate_after_missing_runs,
+            if o.deactivate_after_missing_runs == 1 {
+                "run"
+            } else {
+                "runs"
+            },
+            format::limit_of_fraction(o.drift_max_loss_share),
+            o.drift_min_tracks,
+            if o.drift_min_tracks == 1 {
+                "track"
+            } else {
+                "tracks"
+            },
+            if o.accept_drift.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", accepting drift of {}",
+                    escape::text(&o.accept_drift.join(", "))
+                )
+            },
         ),
     ]);
 }
@@ -157,6 +189,29 @@ fn status(doc: &mut Doc, r: &RunReport) {
                      (see Metadata errors).",
                     tracks_whose_dashboard_failed(failed)
                 ));
+            }
+        }
+        RunStatus::DriftSuspected => {
+            let held: Vec<String> = r
+                .drift
+                .iter()
+                .flat_map(|d| d.held())
+                .map(|f| escape::code(&f.field))
+                .collect();
+            doc.line(&format!(
+                "**Drift suspected.** {} vanished from too many tracks at once: every \
+                 track keeps its stored value (see Markup drift suspected above).",
+                if held.is_empty() {
+                    "Some fields".to_owned()
+                } else {
+                    held.join(", ")
+                }
+            ));
+            doc.blank();
+            doc.line("The rest of the run completed: new tracks and every other field are stored.");
+            if let Some(g) = r.guard.as_ref().filter(|g| !g.allowed) {
+                doc.blank();
+                doc.line(&guard_refusal(Some(g), None));
             }
         }
         RunStatus::GuardRefused => {
@@ -178,7 +233,10 @@ fn status(doc: &mut Doc, r: &RunReport) {
         ),
     }
     if r.status != RunStatus::GuardRefused
-        && let Some(g) = &r.guard
+        && let Some(g) = r
+            .guard
+            .as_ref()
+            .filter(|g| r.status != RunStatus::DriftSuspected || g.allowed)
     {
         doc.blank();
         doc.line(&guard_note(g));
@@ -284,6 +342,7 @@ fn summary(doc: &mut Doc, r: &RunReport) {
     doc.row(&["Unchanged", &n(c.unchanged)]);
     doc.row(&["Churn only (activity, stats)", &n(c.churn_only)]);
     doc.row(&["Deactivated", &n(c.deactivated)]);
+    doc.row(&["Missing, pending deactivation", &n(c.pending_deactivation)]);
     doc.row(&["Reactivated", &n(c.reactivated)]);
     doc.row(&[
         "Dashboards fetched / not modified (304) / skipped / failed",
@@ -443,6 +502,123 @@ fn deactivated_tracks(doc: &mut Doc, tracks: &[DeactivatedTrack], total: u64) {
         ));
     }
     more(doc, left_out);
+}
+
+fn pending_deactivation(doc: &mut Doc, tracks: &[PendingDeactivation], total: u64, of: u32) {
+    doc.section("Missing, pending deactivation");
+    if tracks.is_empty() {
+        doc.line(NONE);
+        return;
+    }
+    doc.line(&format!(
+        "Active tracks missing from this catalogue: each is deactivated once it has been \
+         missing from {of} consecutive complete catalogues, and its count starts again if \
+         it comes back."
+    ));
+    doc.blank();
+    let (shown, left_out) = listed(tracks, total);
+    for (i, t) in shown.iter().enumerate() {
+        let (m, _) = marker(i);
+        doc.line(&format!(
+            "{m}{} ({}) — missing, pending deactivation ({} of {of}), last seen {}",
+            escape::strong(&t.name),
+            escape::code(&t.slug),
+            t.missing_runs,
+            format::date(t.last_seen_at),
+        ));
+    }
+    more(doc, left_out);
+}
+
+/// The drift guard's section, when it has something to say: the held
+/// fields (the markup probably changed), accepted losses, mass changes.
+fn drift(doc: &mut Doc, r: &RunReport) {
+    let Some(d) = r.drift.as_ref().filter(|d| d.is_notable()) else {
+        return;
+    };
+    let held = d.held().count();
+    if held > 0 {
+        doc.section("Markup drift suspected: fields held");
+        doc.line(&format!(
+            "{} vanished from more than {} of the fetched tracks that had {} (and from at \
+             least {} of them): the dashboard's markup probably changed. Every track keeps \
+             its stored value, and nothing of {} was written to the history. If the change \
+             is real, run the sync again accepting it: `--accept-drift FIELD` (or `all`), \
+             `acceptDrift` in the API.",
+            if held == 1 {
+                "This field"
+            } else {
+                "These fields"
+            },
+            format::limit_of_fraction(d.max_loss_share),
+            if held == 1 { "it" } else { "them" },
+            format::count(d.min_tracks),
+            if held == 1 { "it" } else { "them" },
+        ));
+    } else {
+        doc.section("Markup drift");
+        doc.line(
+            "Fields that vanished or changed on a large share of the tracks that had them: \
+             applied (accepted by the operator, or changed values rather than lost ones).",
+        );
+    }
+    doc.blank();
+    doc.line("| field | decision | vanished | changed | tracks that had it |");
+    doc.line("|---|---|---:|---:|---:|");
+    for f in &d.fields {
+        if f.decision == DriftDecision::Applied && !f.mass_change {
+            continue;
+        }
+        let decision = match (f.decision, f.mass_change) {
+            (DriftDecision::Held, _) => "**held**".to_owned(),
+            (DriftDecision::Accepted, _) => "accepted, applied".to_owned(),
+            (DriftDecision::Applied, true) => "mass change, applied".to_owned(),
+            (DriftDecision::Applied, false) => "applied".to_owned(),
+        };
+        doc.row(&[
+            &escape::cell_code(&f.field),
+            &decision,
+            &format!(
+                "{} ({})",
+                format::count(f.lost),
+                format::percent_of_fraction(f.loss_share())
+            ),
+            &format!(
+                "{} ({})",
+                format::count(f.changed),
+                format::percent_of_fraction(f.change_share())
+            ),
+            &format::count(f.had),
+        ]);
+    }
+    let samples: Vec<_> = d
+        .fields
+        .iter()
+        .filter(|f| f.decision != DriftDecision::Applied || f.mass_change)
+        .flat_map(|f| f.samples.iter().map(move |s| (f, s)))
+        .collect();
+    if !samples.is_empty() {
+        doc.blank();
+        doc.line("Sample tracks (stored value → what the page now says):");
+        doc.blank();
+        doc.line("| field | track | stored | on the page |");
+        doc.line("|---|---|---|---|");
+        for (f, s) in samples {
+            doc.row(&[
+                &escape::cell_code(&f.field),
+                &format!("{} ({})", escape::text(&s.name), escape::cell_code(&s.slug)),
+                &cell_value(s.stored_value.as_deref()),
+                &cell_value(s.page_value.as_deref()),
+            ]);
+        }
+    }
+}
+
+fn cell_value(v: Option<&str>) -> String {
+    match v {
+        Some(v) => escape::cell_code(&escape::truncate(v, MAX_VALUE_CHARS)),
+        None => "—".to_owned(),
+    }
 }
 
 fn reactivated_tracks(doc: &mut Doc, tracks: &[ReactivatedTrackEntry], total: u64) {

@@ -215,7 +215,13 @@ fn track(i: usize, rng: &mut Rng) -> TrackUpsert {
                 etag: Some(format!("W/\"{:016x}\"", rng.next())),
                 last_modified: Some("Sun, 01 Jun 2025 10:00:00 GMT".into()),
             },
-            content_hash: format!("{:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), 0, i),
+            content_hash: Some(format!(
+                "{:016x}{:016x}{:016x}{:016x}",
+                rng.next(),
+                rng.next(),
+                0,
+                i
+            )),
         })),
         geo,
         slug,
@@ -233,7 +239,7 @@ fn changed_10_percent(tracks: &[TrackUpsert]) -> Vec<TrackUpsert> {
                 t.catalogue.name.push_str(" II");
                 if let MetadataUpdate::Fetched(meta) = &mut t.metadata {
                     meta.profile.phone = Some("+1 800-555-0199".into());
-                    meta.content_hash = format!("{:0>64}", format!("changed{i}"));
+                    meta.content_hash = Some(format!("{:0>64}", format!("changed{i}")));
                 }
             }
             t
@@ -548,7 +554,7 @@ macro_rules! bind_track {
             .bind(p.total_entries)
             .bind(p.total_events)
             .bind(m.source_url.as_str())
-            .bind(m.content_hash.as_str())
+            .bind(m.content_hash.as_deref())
             .bind(g.map(|g| g.latitude))
             .bind(g.map(|g| g.longitude))
             .bind(g.map(|g| g.provider.as_str()))

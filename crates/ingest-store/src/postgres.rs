@@ -13,12 +13,12 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ingest_core::{
-    BatchOutcome, DeactivatedTrack, FinishOutcome, FinishRun, RepositoryError, StoredTrack,
-    SyncState, TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
+    BatchOutcome, DeactivatedTrack, FinishOutcome, FinishRun, PendingDeactivation, RepositoryError,
+    StoredTrack, SyncState, TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::columns::{
@@ -30,8 +30,8 @@ use crate::error::{Dialect, ctx, map, map_migrate};
 use crate::jobs;
 use crate::pg_copy::CopyEncoder;
 use crate::prepare::{
-    ChangeRow, InputRow, PreparedBatch, changes_with_reactivations, deactivation_change, micros,
-    prepare,
+    ChangeRow, InputRow, PreparedBatch, changes_with_reactivations, clear_groups,
+    deactivation_change, grace_runs, micros, prepare,
 };
 use crate::row::{self, ColumnReader};
 
@@ -253,14 +253,58 @@ LEFT JOIN LATERAL (
 ORDER BY c.ord
 ON CONFLICT (run_id, track_id, field) DO NOTHING";
 
-/// Deactivate the source's active tracks missing from the catalogue.
+/// Listed tracks are missing no longer: their counts go. (`track_missing`
+/// holds only missing tracks: a handful of rows joined to the catalogue.)
+const RESET_MISSING: &str = "DELETE FROM track_missing AS m
+USING tracks AS tr, UNNEST($2::text[]) AS keep(slug)
+WHERE m.track_id = tr.id AND tr.source = $1 AND tr.source_track_slug = keep.slug";
+
+/// One more complete catalogue without them: the count of every active
+/// track of the source not listed grows by one, once per run id.
+const COUNT_MISSING: &str = "INSERT INTO track_missing AS m
+    (track_id, missing_runs, first_missing_at, last_run_id)
+SELECT tr.id, 1, $3, $4 FROM tracks AS tr
+WHERE tr.source = $1 AND tr.is_active
+  AND NOT EXISTS (SELECT 1 FROM UNNEST($2::text[]) AS keep(slug) WHERE keep.slug = tr.source_track_slug)
+ON CONFLICT (track_id) DO UPDATE SET
+    missing_runs = m.missing_runs + 1, last_run_id = excluded.last_run_id
+WHERE m.last_run_id <> excluded.last_run_id";
+
+/// Deactivate the source's active tracks missing for `$3` runs.
 const DEACTIVATE: &str = "UPDATE tracks AS tr
 SET is_active = false, deactivated_at = $2, updated_at = $2
-WHERE tr.source = $1 AND tr.is_active
-  AND NOT EXISTS (SELECT 1 FROM UNNEST($3::text[]) AS keep(slug) WHERE keep.slug = tr.source_track_slug)
+FROM track_missing AS m
+WHERE m.track_id = tr.id AND tr.source = $1 AND tr.is_active AND m.missing_runs >= $3
 RETURNING tr.source_track_slug, tr.name, tr.first_seen_at,
     COALESCE((SELECT sn.last_seen_at FROM track_seen AS sn WHERE sn.track_id = tr.id),
              tr.last_seen_at) AS last_seen_at";
+
+/// The deactivated tracks' counts go with them.
+const DROP_DEACTIVATED_MISSING: &str = "DELETE FROM track_missing AS m
+USING tracks AS tr
+WHERE m.track_id = tr.id AND tr.source = $1 AND NOT tr.is_active";
+
+/// Missing tracks still within the grace period.
+const PENDING_MISSING: &str = "SELECT tr.source_track_slug, tr.name, m.missing_runs,
+    COALESCE(sn.last_seen_at, tr.last_seen_at) AS last_seen_at
+FROM track_missing AS m
+JOIN tracks AS tr ON tr.id = m.track_id
+LEFT JOIN track_seen AS sn ON sn.track_id = tr.id
+WHERE tr.source = $1 AND tr.is_active
+ORDER BY tr.source_track_slug";
+
+/// Clear one profile column (`{col}`, checked against the drift guard's
+/// fields) of the listed tracks whose stored value is still the one the run
+/// kept. The column name is safe in SQL: `clear_groups` admits only the
+/// guard's own field names.
+fn clear_field_sql(col: &str) -> String {
+    format!(
+        "UPDATE tracks AS tr SET {col} = NULL, updated_at = $3
+FROM UNNEST($2::text[], $4::text[]) AS c(slug, old)
+WHERE tr.source = $1 AND tr.source_track_slug = c.slug AND tr.{col} = c.old
+RETURNING tr.source_track_slug"
+    )
+}
 
 const UPSERT_SYNC_STATE: &str =
     "INSERT INTO track_sync_state (source, last_success_at, last_run_id)
@@ -853,12 +897,59 @@ impl TrackRepository for PgTrackRepository {
             jobs::postgres::fence(&mut tx, lease, None, "finish_run: lease").await?;
         }
 
+        // The drift guard's deferred clears.
+        let mut cleared = Vec::new();
+        for (col, group) in clear_groups(&finish.clear_fields)? {
+            let rows = sqlx::query(AssertSqlSafe(clear_field_sql(col)))
+                .bind(source)
+                .bind(group.iter().map(|c| c.slug.as_str()).collect::<Vec<_>>())
+                .bind(finished_at)
+                .bind(
+                    group
+                        .iter()
+                        .map(|c| c.old_value.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ctx(PG, "finish_run: clear held fields"))?;
+            let done: HashSet<String> = rows
+                .iter()
+                .map(|r| r.text("source_track_slug"))
+                .collect::<Result<_, _>>()?;
+            cleared.extend(
+                group
+                    .into_iter()
+                    .filter(|c| done.contains(&c.slug))
+                    .cloned(),
+            );
+        }
+        let changes: Vec<ChangeRow<'_>> = cleared.iter().map(ChangeRow::from).collect();
+        insert_changes(&mut tx, finish.run_id, source, finished_at, &changes).await?;
+
+        // Missing tracks: counts reset, grown, and the deactivation of those
+        // missing for long enough.
+        sqlx::query(RESET_MISSING)
+            .bind(source)
+            .bind(&finish.listed)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx(PG, "finish_run: reset missing counts"))?;
         let mut deactivated = Vec::new();
-        if let Some(keep) = &finish.deactivate_all_but {
+        let mut pending = Vec::new();
+        if finish.deactivate {
+            sqlx::query(COUNT_MISSING)
+                .bind(source)
+                .bind(&finish.listed)
+                .bind(finished_at)
+                .bind(finish.run_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx(PG, "finish_run: count missing tracks"))?;
             let rows = sqlx::query(DEACTIVATE)
                 .bind(source)
                 .bind(finished_at)
-                .bind(keep)
+                .bind(grace_runs(finish))
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(ctx(PG, "finish_run: deactivate"))?;
@@ -876,6 +967,28 @@ impl TrackRepository for PgTrackRepository {
                 .map(|d| deactivation_change(&d.slug))
                 .collect();
             insert_changes(&mut tx, finish.run_id, source, finished_at, &changes).await?;
+            sqlx::query(DROP_DEACTIVATED_MISSING)
+                .bind(source)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx(PG, "finish_run: drop counts of deactivated tracks"))?;
+            let rows = sqlx::query(PENDING_MISSING)
+                .bind(source)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ctx(PG, "finish_run: pending deactivations"))?;
+            for r in &rows {
+                let runs: i32 = r
+                    .try_get("missing_runs")
+                    .map_err(|e| row::corrupt("missing_runs", e))?;
+                pending.push(PendingDeactivation {
+                    slug: r.text("source_track_slug")?,
+                    name: r.text("name")?,
+                    missing_runs: u32::try_from(runs)
+                        .map_err(|e| row::corrupt("missing_runs", e))?,
+                    last_seen_at: r.time("last_seen_at")?,
+                });
+            }
         }
 
         sqlx::query(UPSERT_SYNC_STATE)
@@ -887,7 +1000,11 @@ impl TrackRepository for PgTrackRepository {
             .map_err(ctx(PG, "finish_run: store sync state"))?;
 
         tx.commit().await.map_err(ctx(PG, "finish_run: commit"))?;
-        Ok(FinishOutcome { deactivated })
+        Ok(FinishOutcome {
+            deactivated,
+            pending,
+            cleared,
+        })
     }
 
     async fn sync_state(&self, source: &str) -> Result<Option<SyncState>, RepositoryError> {

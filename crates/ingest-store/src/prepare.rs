@@ -78,7 +78,7 @@ impl<'a> InputRow<'a> {
                 row.meta_kind = META_FETCHED;
                 row.profile = Some(&fetched.profile);
                 row.metadata_source_url = Some(&fetched.source_url);
-                row.content_hash = Some(&fetched.content_hash);
+                row.content_hash = fetched.content_hash.as_deref();
                 row.metadata_fetched_at = Some(micros(fetched.fetched_at));
                 row.etag = fetched.validators.etag.as_deref();
                 row.last_modified = fetched.validators.last_modified.as_deref();
@@ -178,6 +178,43 @@ impl<'a> From<&'a FieldChange> for ChangeRow<'a> {
 }
 
 /// The `is_active` true→false row of a deactivated track.
+/// `finish_run`'s deferred clears by column, in the drift guard's field
+/// order. A field the guard does not watch is refused: its name becomes a
+/// column name in SQL.
+pub(crate) fn clear_groups(
+    clears: &[FieldChange],
+) -> Result<Vec<(&'static str, Vec<&FieldChange>)>, RepositoryError> {
+    let mut groups: Vec<(&'static str, Vec<&FieldChange>)> = Vec::new();
+    for c in clears {
+        let Some(col) = ingest_core::drift::WATCHED_FIELDS
+            .iter()
+            .find(|f| **f == c.field)
+        else {
+            return Err(RepositoryError::Rejected(format!(
+                "finish_run: {:?} is not a field the drift guard clears",
+                c.field
+            )));
+        };
+        if c.old_value.is_none() || c.new_value.is_some() {
+            return Err(RepositoryError::Rejected(format!(
+                "finish_run: a clear of {} on {} must name the stored value and no new one",
+                c.field, c.slug
+            )));
+        }
+        match groups.iter_mut().find(|(g, _)| g == col) {
+            Some((_, list)) => list.push(c),
+            None => groups.push((col, vec![c])),
+        }
+    }
+    groups.sort_by_key(|(col, _)| ingest_core::diff::field_rank(col));
+    Ok(groups)
+}
+
+/// `FinishRun::deactivate_after_missing_runs` as bound (at least one run).
+pub(crate) fn grace_runs(finish: &ingest_core::FinishRun) -> i32 {
+    i32::try_from(finish.deactivate_after_missing_runs.max(1)).unwrap_or(i32::MAX)
+}
+
 pub(crate) fn deactivation_change(slug: &str) -> ChangeRow<'_> {
     ChangeRow {
         slug: std::borrow::Cow::Borrowed(slug),
@@ -269,7 +306,7 @@ mod tests {
                     fetched_at: at,
                     source_url: "u".into(),
                     validators: HttpValidators::default(),
-                    content_hash: "h".into(),
+                    content_hash: Some("h".into()),
                 })),
                 GeoUpdate::Keep,
             ),

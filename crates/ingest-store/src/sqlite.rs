@@ -17,8 +17,8 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ingest_core::{
-    BatchOutcome, DeactivatedTrack, FinishOutcome, FinishRun, RepositoryError, StoredTrack,
-    SyncState, TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
+    BatchOutcome, DeactivatedTrack, FinishOutcome, FinishRun, PendingDeactivation, RepositoryError,
+    StoredTrack, SyncState, TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
 };
 use serde::Serialize;
 use sqlx::migrate::Migrator;
@@ -26,7 +26,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::columns::{
@@ -37,7 +37,8 @@ use crate::config::StoreConfig;
 use crate::error::{Dialect, ctx, map_migrate};
 use crate::jobs;
 use crate::prepare::{
-    ChangeRow, InputRow, changes_with_reactivations, deactivation_change, micros, prepare,
+    ChangeRow, InputRow, changes_with_reactivations, clear_groups, deactivation_change, grace_runs,
+    micros, prepare,
 };
 use crate::row::{self, ColumnReader};
 
@@ -430,13 +431,58 @@ ORDER BY c.key
 ON CONFLICT (run_id, track_id, field) DO NOTHING";
 
 /// Deactivate the source's active tracks missing from the catalogue.
+/// Listed tracks are missing no longer (see the Postgres twin).
+const RESET_MISSING: &str = "DELETE FROM track_missing
+WHERE track_id IN (
+    SELECT m.track_id FROM track_missing AS m JOIN tracks AS tr ON tr.id = m.track_id
+    WHERE tr.source = ?1 AND tr.source_track_slug IN (SELECT value FROM json_each(?2)))";
+
+/// One more complete catalogue without them, once per run id.
+const COUNT_MISSING: &str = "INSERT INTO track_missing
+    (track_id, missing_runs, first_missing_at, last_run_id)
+SELECT id, 1, ?3, ?4 FROM tracks
+WHERE source = ?1 AND is_active
+  AND source_track_slug NOT IN (SELECT value FROM json_each(?2))
+ON CONFLICT (track_id) DO UPDATE SET
+    missing_runs = missing_runs + 1, last_run_id = excluded.last_run_id
+WHERE last_run_id <> excluded.last_run_id";
+
+/// Deactivate the source's active tracks missing for `?3` runs.
 const DEACTIVATE: &str = "UPDATE tracks
 SET is_active = 0, deactivated_at = ?2, updated_at = ?2
 WHERE source = ?1 AND is_active
-  AND source_track_slug NOT IN (SELECT value FROM json_each(?3))
+  AND id IN (SELECT track_id FROM track_missing WHERE missing_runs >= ?3)
 RETURNING source_track_slug, name, first_seen_at,
     COALESCE((SELECT sn.last_seen_at FROM track_seen AS sn WHERE sn.track_id = tracks.id),
              last_seen_at) AS last_seen_at";
+
+/// The deactivated tracks' counts go with them.
+const DROP_DEACTIVATED_MISSING: &str = "DELETE FROM track_missing
+WHERE track_id IN (
+    SELECT m.track_id FROM track_missing AS m JOIN tracks AS tr ON tr.id = m.track_id
+    WHERE tr.source = ?1 AND NOT tr.is_active)";
+
+/// Missing tracks still within the grace period.
+const PENDING_MISSING: &str = "SELECT tr.source_track_slug, tr.name, m.missing_runs,
+    COALESCE(sn.last_seen_at, tr.last_seen_at) AS last_seen_at
+FROM track_missing AS m
+JOIN tracks AS tr ON tr.id = m.track_id
+LEFT JOIN track_seen AS sn ON sn.track_id = tr.id
+WHERE tr.source = ?1 AND tr.is_active
+ORDER BY tr.source_track_slug";
+
+/// Clear one profile column (`{col}`, checked against the drift guard's
+/// fields) of the listed tracks (`?2`: `[[slug, stored value], …]`) whose
+/// stored value is still the one the run kept. The column name is safe in
+/// SQL: `clear_groups` admits only the guard's own field names.
+fn clear_field_sql(col: &str) -> String {
+    format!(
+        "UPDATE tracks SET {col} = NULL, updated_at = ?3
+FROM (SELECT value ->> 0 AS slug, value ->> 1 AS old FROM json_each(?2)) AS c
+WHERE tracks.source = ?1 AND tracks.source_track_slug = c.slug AND tracks.{col} = c.old
+RETURNING tracks.source_track_slug"
+    )
+}
 
 const UPSERT_SYNC_STATE: &str =
     "INSERT INTO track_sync_state (source, last_success_at, last_run_id)
@@ -710,12 +756,58 @@ impl TrackRepository for SqliteTrackRepository {
             jobs::sqlite::fence(&mut tx, lease, None, "finish_run: lease").await?;
         }
 
+        // The drift guard's deferred clears.
+        let mut cleared = Vec::new();
+        for (col, group) in clear_groups(&finish.clear_fields)? {
+            let pairs: Vec<(&str, Option<&str>)> = group
+                .iter()
+                .map(|c| (c.slug.as_str(), c.old_value.as_deref()))
+                .collect();
+            let rows = sqlx::query(AssertSqlSafe(clear_field_sql(col)))
+                .bind(source)
+                .bind(to_json("finish_run", &pairs)?)
+                .bind(encode_time(finished_at))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ctx(SQ, "finish_run: clear held fields"))?;
+            let done: HashSet<String> = rows
+                .iter()
+                .map(|r| r.text("source_track_slug"))
+                .collect::<Result<_, _>>()?;
+            cleared.extend(
+                group
+                    .into_iter()
+                    .filter(|c| done.contains(&c.slug))
+                    .cloned(),
+            );
+        }
+        let changes: Vec<ChangeRow<'_>> = cleared.iter().map(ChangeRow::from).collect();
+        insert_changes(&mut tx, finish.run_id, source, finished_at, &changes).await?;
+
+        // Missing tracks: counts reset, grown, and the deactivation of those
+        // missing for long enough.
+        let listed = to_json("finish_run", &finish.listed)?;
+        sqlx::query(RESET_MISSING)
+            .bind(source)
+            .bind(&listed)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx(SQ, "finish_run: reset missing counts"))?;
         let mut deactivated = Vec::new();
-        if let Some(keep) = &finish.deactivate_all_but {
+        let mut pending = Vec::new();
+        if finish.deactivate {
+            sqlx::query(COUNT_MISSING)
+                .bind(source)
+                .bind(&listed)
+                .bind(encode_time(finished_at))
+                .bind(run_id_text(finish.run_id))
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx(SQ, "finish_run: count missing tracks"))?;
             let rows = sqlx::query(DEACTIVATE)
                 .bind(source)
                 .bind(encode_time(finished_at))
-                .bind(to_json("finish_run", keep)?)
+                .bind(grace_runs(finish))
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(ctx(SQ, "finish_run: deactivate"))?;
@@ -733,6 +825,28 @@ impl TrackRepository for SqliteTrackRepository {
                 .map(|d| deactivation_change(&d.slug))
                 .collect();
             insert_changes(&mut tx, finish.run_id, source, finished_at, &changes).await?;
+            sqlx::query(DROP_DEACTIVATED_MISSING)
+                .bind(source)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx(SQ, "finish_run: drop counts of deactivated tracks"))?;
+            let rows = sqlx::query(PENDING_MISSING)
+                .bind(source)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ctx(SQ, "finish_run: pending deactivations"))?;
+            for r in &rows {
+                let runs: i64 = r
+                    .try_get("missing_runs")
+                    .map_err(|e| row::corrupt("missing_runs", e))?;
+                pending.push(PendingDeactivation {
+                    slug: r.text("source_track_slug")?,
+                    name: r.text("name")?,
+                    missing_runs: u32::try_from(runs)
+                        .map_err(|e| row::corrupt("missing_runs", e))?,
+                    last_seen_at: r.time("last_seen_at")?,
+                });
+            }
         }
 
         sqlx::query(UPSERT_SYNC_STATE)
@@ -744,7 +858,11 @@ impl TrackRepository for SqliteTrackRepository {
             .map_err(ctx(SQ, "finish_run: store sync state"))?;
 
         tx.commit().await.map_err(ctx(SQ, "finish_run: commit"))?;
-        Ok(FinishOutcome { deactivated })
+        Ok(FinishOutcome {
+            deactivated,
+            pending,
+            cleared,
+        })
     }
 
     async fn sync_state(&self, source: &str) -> Result<Option<SyncState>, RepositoryError> {

@@ -55,6 +55,8 @@ contract!(
     geo_keep_set_clear,
     finish_run_deactivates_tracks_not_in_the_catalogue,
     finish_run_without_catalogue_deactivates_nothing,
+    missing_tracks_wait_out_the_grace_period,
+    finish_run_clears_held_fields_still_stored,
     reappearing_track_is_reactivated,
     stored_tracks_are_found_whatever_the_key_range_holds,
     apply_batch_is_idempotent_with_its_changes,

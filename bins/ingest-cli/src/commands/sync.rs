@@ -37,13 +37,15 @@ pub(crate) struct SyncArgs {
 }
 
 /// Exit code of a run: 0 ok, 1 format error (the site changed), 2 any other
-/// failure, 3 refused by the deactivation guard.
+/// failure, 3 refused by the deactivation guard, 5 markup drift suspected
+/// (fields held).
 pub(crate) fn exit_code(status: RunStatus) -> ExitCode {
     ExitCode::from(match status {
         RunStatus::Succeeded => 0,
         RunStatus::FormatError => 1,
         RunStatus::Failed | RunStatus::Cancelled => 2,
         RunStatus::GuardRefused => 3,
+        RunStatus::DriftSuspected => 5,
     })
 }
 

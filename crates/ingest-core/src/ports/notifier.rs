@@ -18,6 +18,10 @@ pub enum AlertKind {
     GuardRefused,
     /// A run took longer than `MRE_TRACK_SYNC_SLA_SECONDS`.
     SlaBreached,
+    /// The markup-drift guard held fields: the page probably changed shape.
+    DriftSuspected,
+    /// One field's values changed for a large share of the tracks (applied).
+    MassChange,
 }
 
 impl AlertKind {
@@ -26,6 +30,8 @@ impl AlertKind {
             AlertKind::JobFailed => "job_failed",
             AlertKind::GuardRefused => "guard_refused",
             AlertKind::SlaBreached => "sla_breached",
+            AlertKind::DriftSuspected => "drift_suspected",
+            AlertKind::MassChange => "mass_change",
         }
     }
 }

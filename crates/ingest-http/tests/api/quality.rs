@@ -42,6 +42,8 @@ fn data(run_id: RunId, finished_at: DateTime<Utc>, completeness: Completeness) -
         guard: None,
         completeness,
         previous_completeness: None,
+        pending_deactivation: Vec::new(),
+        drift: None,
     }
 }
 

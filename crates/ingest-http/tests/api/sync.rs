@@ -57,6 +57,8 @@ fn summary(id: JobId, status: RunStatus) -> SyncSummary {
         error: None,
         stage_timings: Vec::new(),
         lease_lost: false,
+        tracks_pending_deactivation: 0,
+        drift: Vec::new(),
     }
 }
 

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use ingest_core::{
-    ChangedField, Completeness, DeactivatedTrack, GuardDecision, MetadataErrorEntry, MetadataMode,
-    NewTrackEntry, ReactivatedTrackEntry, RunCounts, RunId, RunReport, RunStatus, SkippedRowEntry,
-    Stage, StageTiming, SyncOptions, Trigger, UpdatedTrackEntry, ValidationAnomaly,
+    ChangedField, Completeness, DeactivatedTrack, DriftDecision, DriftReport, DriftSample,
+    FieldDrift, GuardDecision, MetadataErrorEntry, MetadataMode, NewTrackEntry,
+    PendingDeactivation, ReactivatedTrackEntry, RunCounts, RunId, RunReport, RunStatus,
+    SkippedRowEntry, Stage, StageTiming, SyncOptions, Trigger, UpdatedTrackEntry,
+    ValidationAnomaly,
 };
 
 pub(crate) const RUN_ID: &str = "0192f1c3-7a2b-7c3d-8e4f-5a6b7c8d9e0f";
@@ -89,6 +91,7 @@ pub(crate) fn full() -> RunReport {
             geocode_failures: 0,
             db_batches: 11,
             db_rows_written: 1_058,
+            pending_deactivation: 1,
         },
         stage_timings: vec![
             StageTiming {
@@ -208,6 +211,13 @@ pub(crate) fn full() -> RunReport {
             reason: "no track link in the row".to_owned(),
             href: None,
         }],
+        pending_deactivation: vec![PendingDeactivation {
+            slug: "quiet-creek".to_owned(),
+            name: "Quiet Creek Raceway".to_owned(),
+            missing_runs: 1,
+            last_seen_at: at(2026, 11, 27, 0, 1, 40),
+        }],
+        drift: None,
         guard: Some(GuardDecision {
             active_before: 1_090,
             missing: 1,
@@ -302,6 +312,8 @@ pub(crate) fn first_run() -> RunReport {
         anomalies: vec![],
         skipped_rows: vec![],
         guard: None,
+        pending_deactivation: vec![],
+        drift: None,
         completeness: Completeness {
             active_tracks: 3,
             with_address: 2,
@@ -331,6 +343,71 @@ pub(crate) fn guard_refused() -> RunReport {
         forced: false,
         allowed: false,
         reason: Some("312 of 1090 active tracks missing".to_owned()),
+    });
+    r
+}
+
+/// LiveRC renamed the tag around the address: the street and the phone
+/// vanished from every track and were held; a city changed on many.
+pub(crate) fn drift_held() -> RunReport {
+    let mut r = full();
+    r.status = RunStatus::DriftSuspected;
+    r.error = Some("markup drift suspected: street, phone vanished".to_owned());
+    let sample = |slug: &str, name: &str, stored: &str, page: Option<&str>| DriftSample {
+        slug: slug.to_owned(),
+        name: name.to_owned(),
+        stored_value: Some(stored.to_owned()),
+        page_value: page.map(str::to_owned),
+    };
+    r.drift = Some(DriftReport {
+        max_loss_share: 0.25,
+        min_tracks: 10,
+        fields: vec![
+            FieldDrift {
+                field: "street".to_owned(),
+                had: 980,
+                lost: 980,
+                changed: 0,
+                decision: DriftDecision::Held,
+                mass_change: false,
+                samples: vec![
+                    sample("acme", "Acme | RC <Park>", "12 Main St", None),
+                    sample("bolt", "Bolt Raceway", "`4 Side Rd`", None),
+                ],
+            },
+            FieldDrift {
+                field: "city".to_owned(),
+                had: 1_000,
+                lost: 0,
+                changed: 400,
+                decision: DriftDecision::Applied,
+                mass_change: true,
+                samples: vec![sample(
+                    "acme",
+                    "Acme | RC <Park>",
+                    "Springfield",
+                    Some("Shelbyville"),
+                )],
+            },
+            FieldDrift {
+                field: "phone".to_owned(),
+                had: 700,
+                lost: 690,
+                changed: 0,
+                decision: DriftDecision::Held,
+                mass_change: false,
+                samples: vec![sample("acme", "Acme | RC <Park>", "+1 555 0100", None)],
+            },
+            FieldDrift {
+                field: "email".to_owned(),
+                had: 600,
+                lost: 3,
+                changed: 1,
+                decision: DriftDecision::Applied,
+                mass_change: false,
+                samples: vec![],
+            },
+        ],
     });
     r
 }
@@ -373,6 +450,8 @@ pub(crate) fn format_error() -> RunReport {
         anomalies: vec![],
         skipped_rows: vec![],
         guard: None,
+        pending_deactivation: vec![],
+        drift: None,
         completeness: Completeness::default(),
         previous_completeness: full().previous_completeness,
     }

@@ -29,6 +29,18 @@ fn guard_refusal() {
 }
 
 #[test]
+fn drift_held() {
+    let md = render_markdown(&fixtures::drift_held());
+    let drift = md
+        .find("## Markup drift suspected: fields held")
+        .expect("drift section");
+    let status = md.find("## Status").expect("status");
+    assert!(drift < status, "the drift section opens the report");
+    assert!(md.contains("**Drift suspected.** `street`, `phone` vanished"));
+    insta::assert_snapshot!("drift_held", md);
+}
+
+#[test]
 fn format_error() {
     insta::assert_snapshot!("format_error", render_markdown(&fixtures::format_error()));
 }
@@ -124,6 +136,7 @@ fn all_fixtures() -> Vec<(&'static str, RunReport)> {
         ("guard_refused", fixtures::guard_refused()),
         ("format_error", fixtures::format_error()),
         ("hostile", fixtures::hostile()),
+        ("drift_held", fixtures::drift_held()),
     ]
 }
 
@@ -136,6 +149,7 @@ fn every_report_parses_into_the_expected_structure() {
         "New tracks",
         "Updated tracks",
         "Deactivated tracks",
+        "Missing, pending deactivation",
         "Reactivated tracks",
         "Metadata errors",
         "Validation anomalies",
@@ -147,9 +161,13 @@ fn every_report_parses_into_the_expected_structure() {
         let parsed = parse(&md);
         assert!(parsed.html.is_empty(), "{name}: HTML {:?}", parsed.html);
         assert!(parsed.links.is_empty(), "{name}: links {:?}", parsed.links);
-        assert_eq!(parsed.headings.len(), 1 + expected_headings.len(), "{name}");
+        let mut expected: Vec<&str> = expected_headings.to_vec();
+        if name == "drift_held" {
+            expected.insert(0, "Markup drift suspected: fields held");
+        }
+        assert_eq!(parsed.headings.len(), 1 + expected.len(), "{name}");
         assert!(parsed.headings[0].starts_with("Track sync report — run 0192f1c3"));
-        assert_eq!(&parsed.headings[1..], expected_headings, "{name}");
+        assert_eq!(&parsed.headings[1..], expected, "{name}");
         for table in &parsed.table_shapes {
             let columns = table.first().copied().unwrap_or_default();
             assert!(columns >= 2, "{name}: {table:?}");

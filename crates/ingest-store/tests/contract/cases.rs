@@ -2,10 +2,13 @@
 //! database and talks to the repository only through the port, except for
 //! reading `track_changes`, which the port does not expose.
 
+use chrono::{DateTime, Utc};
 use ingest_core::{
-    BatchOutcome, DeactivatedTrack, GeoUpdate, HttpValidators, MetadataUpdate, RepositoryError,
-    StoredTrack, SyncState, TrackProfile, TrackQuery, TrackUpsert,
+    BatchOutcome, DeactivatedTrack, FieldChange, FinishOutcome, FinishRun, GeoUpdate,
+    HttpValidators, MetadataUpdate, RepositoryError, StoredTrack, SyncState, TrackProfile,
+    TrackQuery, TrackUpsert,
 };
+use uuid::Uuid;
 
 use crate::fixtures::*;
 use crate::harness::{ChangeRecord, Harness};
@@ -233,7 +236,7 @@ pub(crate) async fn fetched_none_clears_dashboard_fields(h: &Harness) {
         fetched_at: t(1),
         source_url: "https://alpha.liverc.com/?v=2".into(),
         validators: HttpValidators::default(),
-        content_hash: "e".repeat(64),
+        content_hash: Some("e".repeat(64)),
     };
     let cleared = TrackUpsert {
         metadata: MetadataUpdate::Fetched(Box::new(empty.clone())),
@@ -291,7 +294,7 @@ pub(crate) async fn not_modified_moves_only_fetch_bookkeeping(h: &Harness) {
     assert_eq!(row.profile, meta.profile);
     assert_eq!(
         row.content_hash.as_deref(),
-        Some(meta.content_hash.as_str())
+        meta.content_hash.as_deref()
     );
     assert_eq!(row.metadata_source_url, before.metadata_source_url);
     assert_eq!(row.geo, before.geo);
@@ -618,6 +621,201 @@ pub(crate) async fn finish_run_without_catalogue_deactivates_nothing(h: &Harness
             last_run_id: run_id,
         })
     );
+}
+
+/// `finish` with a grace period of `runs`.
+fn finish_after(run_id: Uuid, at: DateTime<Utc>, keep: &[&str], runs: u32) -> FinishRun {
+    FinishRun {
+        deactivate_after_missing_runs: runs,
+        ..finish(run_id, at, Some(keep))
+    }
+}
+
+fn pending_slugs(done: &FinishOutcome) -> Vec<(String, u32)> {
+    done.pending
+        .iter()
+        .map(|p| (p.slug.clone(), p.missing_runs))
+        .collect()
+}
+
+pub(crate) async fn missing_tracks_wait_out_the_grace_period(h: &Harness) {
+    h.repo
+        .apply_batch(&batch(
+            run(),
+            t(0),
+            vec![bare("alpha"), bare("bravo"), bare("charlie"), bare("delta")],
+        ))
+        .await
+        .expect("seed");
+
+    // Missing once of two: pending, nothing deactivated or recorded.
+    let first = run();
+    let done = h
+        .repo
+        .finish_run(&finish_after(first, t(1), &["alpha", "delta"], 2))
+        .await
+        .expect("first");
+    assert!(done.deactivated.is_empty());
+    assert_eq!(
+        pending_slugs(&done),
+        [("bravo".to_owned(), 1), ("charlie".to_owned(), 1)]
+    );
+    assert_eq!(done.pending[0].last_seen_at, us(t(0)));
+    assert!(h.changes(first).await.is_empty());
+    assert_eq!(h.repo.count_tracks(SOURCE, true).await.expect("count"), 4);
+
+    // The same run finishing again (a resumed job) counts once.
+    let again = h
+        .repo
+        .finish_run(&finish_after(first, t(2), &["alpha", "delta"], 2))
+        .await
+        .expect("again");
+    assert!(again.deactivated.is_empty());
+    assert_eq!(pending_slugs(&again), pending_slugs(&done));
+
+    // Charlie is listed again: its count resets.
+    let second = h
+        .repo
+        .finish_run(&finish_after(
+            run(),
+            t(3),
+            &["alpha", "charlie", "delta"],
+            2,
+        ))
+        .await
+        .expect("second");
+    let DeactivatedTrack { slug, .. } = &second.deactivated[0];
+    assert_eq!(slug, "bravo");
+    assert_eq!(second.deactivated.len(), 1);
+    assert!(second.pending.is_empty());
+
+    // Missing once more: charlie starts from one, not two.
+    let third = run();
+    let done = h
+        .repo
+        .finish_run(&finish_after(third, t(4), &["alpha", "delta"], 2))
+        .await
+        .expect("third");
+    assert!(done.deactivated.is_empty());
+    assert_eq!(pending_slugs(&done), [("charlie".to_owned(), 1)]);
+
+    // A refused run (no deactivation) neither counts nor deactivates, but a
+    // track it lists is missing no longer.
+    let refused = h
+        .repo
+        .finish_run(&FinishRun {
+            listed: slugs(&["alpha", "charlie"]),
+            ..finish(run(), t(5), None)
+        })
+        .await
+        .expect("refused");
+    assert!(refused.deactivated.is_empty() && refused.pending.is_empty());
+    let done = h
+        .repo
+        .finish_run(&finish_after(run(), t(6), &["alpha", "delta"], 2))
+        .await
+        .expect("fourth");
+    assert!(done.deactivated.is_empty());
+    assert_eq!(pending_slugs(&done), [("charlie".to_owned(), 1)]);
+    let done = h
+        .repo
+        .finish_run(&finish_after(run(), t(7), &["alpha", "delta"], 2))
+        .await
+        .expect("fifth");
+    assert_eq!(done.deactivated.len(), 1);
+    assert!(done.pending.is_empty());
+    assert!(!get_one(h, "charlie").await.is_active);
+    assert_eq!(h.repo.count_tracks(SOURCE, true).await.expect("count"), 2);
+
+    // Back in a batch, then missing: the count starts again from one.
+    h.repo
+        .apply_batch(&batch(run(), t(8), vec![bare("charlie")]))
+        .await
+        .expect("back");
+    let done = h
+        .repo
+        .finish_run(&finish_after(run(), t(9), &["alpha", "delta"], 2))
+        .await
+        .expect("sixth");
+    assert!(done.deactivated.is_empty());
+    assert_eq!(pending_slugs(&done), [("charlie".to_owned(), 1)]);
+}
+
+pub(crate) async fn finish_run_clears_held_fields_still_stored(h: &Harness) {
+    h.repo
+        .apply_batch(&batch(
+            run(),
+            t(0),
+            vec![full("alpha", t(0)), full("bravo", t(0))],
+        ))
+        .await
+        .expect("seed");
+    let stored = profile("alpha");
+    let clear = |slug: &str, field: &str, old: Option<String>| FieldChange {
+        slug: slug.into(),
+        field: field.into(),
+        old_value: old,
+        new_value: None,
+    };
+    let run_id = run();
+    let done = h
+        .repo
+        .finish_run(&FinishRun {
+            clear_fields: vec![
+                clear("alpha", "phone", stored.phone.clone()),
+                clear("alpha", "street", stored.street.clone()),
+                // Moved since the run kept it: left alone.
+                clear("bravo", "phone", Some("+1 000".into())),
+            ],
+            ..finish(run_id, t(1), Some(&["alpha", "bravo"]))
+        })
+        .await
+        .expect("finish");
+    assert_eq!(
+        done.cleared,
+        vec![
+            clear("alpha", "street", stored.street.clone()),
+            clear("alpha", "phone", stored.phone.clone()),
+        ]
+    );
+    let alpha = get_one(h, "alpha").await;
+    assert_eq!((alpha.profile.phone, alpha.profile.street), (None, None));
+    assert_eq!(alpha.profile.city, stored.city);
+    assert_eq!(alpha.updated_at, us(t(1)));
+    let bravo = get_one(h, "bravo").await;
+    assert_eq!(bravo.profile.phone, profile("bravo").phone);
+    assert_eq!(bravo.updated_at, us(t(0)));
+    let recorded: Vec<(String, String, Option<String>)> = h
+        .changes(run_id)
+        .await
+        .into_iter()
+        .map(|c| (c.slug, c.field, c.old_value))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (
+                "alpha".to_owned(),
+                "street".to_owned(),
+                stored.street.clone()
+            ),
+            ("alpha".to_owned(), "phone".to_owned(), stored.phone.clone()),
+        ]
+    );
+
+    // A field the guard does not watch is refused, and nothing is written.
+    let refused = h
+        .repo
+        .finish_run(&FinishRun {
+            clear_fields: vec![clear("bravo", "name", Some("x".into()))],
+            ..finish(run(), t(2), Some(&["alpha", "bravo"]))
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(RepositoryError::Rejected(_))),
+        "{refused:?}"
+    );
+    assert_eq!(get_one(h, "bravo").await.updated_at, us(t(0)));
 }
 
 pub(crate) async fn reappearing_track_is_reactivated(h: &Harness) {

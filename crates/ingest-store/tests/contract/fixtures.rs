@@ -100,7 +100,7 @@ pub(crate) fn fetched_meta(slug: &str, at: DateTime<Utc>, tag: &str) -> FetchedM
         fetched_at: at + Duration::nanoseconds(999),
         source_url: format!("https://{slug}.liverc.com/"),
         validators: validators(tag),
-        content_hash: format!("{:0>64}", format!("{slug}{tag}")),
+        content_hash: Some(format!("{:0>64}", format!("{slug}{tag}"))),
     }
 }
 
@@ -159,12 +159,17 @@ pub(crate) fn change(slug: &str, field: &str, old: Option<&str>, new: Option<&st
     }
 }
 
+/// Close a run. `keep`: the complete catalogue, every unlisted active track
+/// deactivated at once (no grace period); `None`: the guard refused.
 pub(crate) fn finish(run_id: Uuid, at: DateTime<Utc>, keep: Option<&[&str]>) -> FinishRun {
     FinishRun {
         run_id,
         source: SOURCE.into(),
         finished_at: at,
-        deactivate_all_but: keep.map(|k| k.iter().map(|s| (*s).to_owned()).collect()),
+        listed: keep.map(slugs).unwrap_or_default(),
+        deactivate: keep.is_some(),
+        deactivate_after_missing_runs: 1,
+        clear_fields: Vec::new(),
         lease: None,
     }
 }
@@ -191,7 +196,7 @@ pub(crate) fn assert_dashboard(stored: &StoredTrack, meta: &FetchedMetadata) {
     );
     assert_eq!(
         stored.content_hash.as_deref(),
-        Some(meta.content_hash.as_str())
+        meta.content_hash.as_deref()
     );
     assert_eq!(stored.validators, meta.validators);
     assert_eq!(stored.metadata_fetched_at, Some(us(meta.fetched_at)));
