@@ -122,6 +122,7 @@ fn run_child(s: &Scenario) {
             guard_max_share: 0.10,
             metadata_ttl_hours: 168,
             force: false,
+            ..SyncSettings::default()
         };
         let liverc = LiveRcSettings {
             scrape_enabled: true,

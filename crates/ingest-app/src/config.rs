@@ -157,6 +157,64 @@ pub struct SyncSettings {
     /// Deactivate even when the guard would refuse.
     #[arg(long = "force")]
     pub force: bool,
+    /// A track missing from a complete catalogue is deactivated once it has
+    /// been missing from this many consecutive complete catalogues (1: at
+    /// once).
+    #[arg(
+        long = "deactivate-after-missing-runs",
+        env = "MRE_TRACK_SYNC_DEACTIVATE_AFTER_MISSING_RUNS",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u32).range(1..=100)
+    )]
+    pub deactivate_after_missing_runs: u32,
+    /// The markup-drift guard: a profile field that vanishes from more than
+    /// this share (0–1) of the fetched tracks that had it is kept as stored
+    /// for every track, and the run ends `drift_suspected`.
+    #[arg(
+        long = "drift-max-share",
+        env = "MRE_TRACK_SYNC_DRIFT_MAX_LOSS_SHARE",
+        default_value_t = ingest_core::drift::DEFAULT_MAX_LOSS_SHARE,
+        value_parser = parse_share
+    )]
+    pub drift_max_share: f64,
+    /// …provided at least this many tracks lost it.
+    #[arg(
+        long = "drift-min-tracks",
+        env = "MRE_TRACK_SYNC_DRIFT_MIN_TRACKS",
+        default_value_t = ingest_core::drift::DEFAULT_MIN_TRACKS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub drift_min_tracks: u64,
+    /// Accept the loss of these profile fields this run (the page really
+    /// dropped them): a field name such as `phone`, or `all`; repeat or
+    /// separate with commas. Only for a run started here: a job takes it from
+    /// its request.
+    #[arg(
+        long = "accept-drift",
+        value_name = "FIELD|all",
+        value_delimiter = ',',
+        value_parser = ingest_core::drift::parse_accepted
+    )]
+    pub accept_drift: Vec<String>,
+}
+
+/// The flags' defaults (checked against clap's in this module's tests).
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            metadata: MetadataMode::All,
+            metadata_enabled: true,
+            concurrency: 6,
+            batch_size: 100,
+            guard_max_share: 0.10,
+            metadata_ttl_hours: 168,
+            force: false,
+            deactivate_after_missing_runs: 2,
+            drift_max_share: ingest_core::drift::DEFAULT_MAX_LOSS_SHARE,
+            drift_min_tracks: ingest_core::drift::DEFAULT_MIN_TRACKS,
+            accept_drift: Vec::new(),
+        }
+    }
 }
 
 impl SyncSettings {
@@ -173,6 +231,10 @@ impl SyncSettings {
             guard_max_deactivate_share: self.guard_max_share,
             force: self.force,
             metadata_ttl: Duration::from_secs(self.metadata_ttl_hours.saturating_mul(3600)),
+            deactivate_after_missing_runs: self.deactivate_after_missing_runs,
+            drift_max_loss_share: self.drift_max_share,
+            drift_min_tracks: self.drift_min_tracks,
+            accept_drift: self.accept_drift.clone(),
             ..SyncOptions::default()
         }
     }
@@ -404,5 +466,45 @@ impl std::fmt::Debug for ApiSettings {
             .field("admin_tokens", &"***")
             .field("body_limit_bytes", &self.body_limit_bytes)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sync: SyncSettings,
+    }
+
+    #[test]
+    fn sync_settings_default_is_what_clap_gives_without_flags() {
+        if std::env::vars().any(|(k, _)| k.starts_with("MRE_TRACK_SYNC_")) {
+            return; // the environment would override clap's defaults
+        }
+        let parsed = Cli::try_parse_from(["x"]).expect("no flags").sync;
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("{:?}", SyncSettings::default())
+        );
+    }
+
+    #[test]
+    fn accept_drift_takes_fields_and_all_and_refuses_the_rest() {
+        let parsed = Cli::try_parse_from([
+            "x",
+            "--accept-drift",
+            "Phone,email",
+            "--accept-drift",
+            "all",
+        ])
+        .expect("flags")
+        .sync;
+        assert_eq!(parsed.accept_drift, ["phone", "email", "all"]);
+        assert!(Cli::try_parse_from(["x", "--accept-drift", "name"]).is_err());
     }
 }

@@ -354,6 +354,7 @@ impl Worker {
             o.concurrency = c.clamp(1, 64);
         }
         o.force = job.request.force;
+        o.accept_drift = job.request.accept_drift.clone();
         o
     }
 

@@ -122,9 +122,13 @@ struct Env {
 }
 
 async fn env(db: TestDb) -> Env {
+    env_of(db, TRACKS).await
+}
+
+async fn env_of(db: TestDb, tracks: usize) -> Env {
     let sim = Simulator::start(
         SimConfig {
-            tracks: TRACKS,
+            tracks,
             latency: Duration::from_millis(1),
             ..SimConfig::default()
         },
@@ -179,19 +183,20 @@ fn settings(mode: MetadataMode) -> SyncSettings {
         guard_max_share: 0.10,
         metadata_ttl_hours: 168,
         force: false,
+        ..SyncSettings::default()
     }
 }
 
 impl Env {
     async fn sync(&self, mode: MetadataMode) -> (SyncSummary, RunReport) {
+        self.sync_with(&settings(mode)).await
+    }
+
+    async fn sync_with(&self, settings: &SyncSettings) -> (SyncSummary, RunReport) {
         let summary = self
             .app
             .service
-            .run_sync(
-                &settings(mode).options(Trigger::Cli),
-                &self.writer,
-                &NoProgress,
-            )
+            .run_sync(&settings.options(Trigger::Cli), &self.writer, &NoProgress)
             .await;
         let report = self.report_data(&summary);
         (summary, report)
@@ -326,12 +331,21 @@ async fn second_run_reports_exactly_the_mutations(db: TestDb) {
         .previous_completeness
         .expect("the first run's completeness, from the archive");
     assert_eq!(previous.active_tracks, TRACKS as u64);
-    assert_eq!(report.completeness.active_tracks, TRACKS as u64 + 3 - 2);
+    // The removed tracks wait out the grace period (2 runs by default).
+    assert_eq!(report.completeness.active_tracks, TRACKS as u64 + 3);
 
     let new: BTreeSet<_> = report.new_tracks.iter().map(|t| t.slug.clone()).collect();
     assert_eq!(new, log.added.iter().cloned().collect());
-    let gone: BTreeSet<_> = report.deactivated.iter().map(|t| t.slug.clone()).collect();
-    assert_eq!(gone, log.removed.iter().cloned().collect());
+    assert!(report.deactivated.is_empty());
+    let pending: BTreeSet<_> = report
+        .pending_deactivation
+        .iter()
+        .map(|t| (t.slug.clone(), t.missing_runs))
+        .collect();
+    assert_eq!(
+        pending,
+        log.removed.iter().map(|s| (s.clone(), 1)).collect()
+    );
 
     // Expected profile changes, field by field, from the simulator's own log.
     let mut expected: ChangesBySlug = BTreeMap::new();
@@ -367,9 +381,130 @@ async fn second_run_reports_exactly_the_mutations(db: TestDb) {
         .collect();
     assert_eq!(actual, expected);
     assert_eq!(summary.tracks_updated, expected.len() as u64);
-    assert_eq!(summary.tracks_deactivated, 2);
+    assert_eq!(summary.tracks_deactivated, 0);
+    assert_eq!(summary.tracks_pending_deactivation, 2);
     assert_eq!(summary.tracks_added, 3);
     assert!(summary.tracks_churn_only >= 1);
+
+    // Still missing the next time: deactivated.
+    let (summary, report) = env.sync(MetadataMode::Changed).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    let gone: BTreeSet<_> = report.deactivated.iter().map(|t| t.slug.clone()).collect();
+    assert_eq!(gone, log.removed.iter().cloned().collect());
+    assert!(report.pending_deactivation.is_empty());
+}
+
+/// A catalogue cut from 600 to 560 tracks deactivates nothing the first
+/// time (40 pending), and the 40 the second time in a row; a full catalogue
+/// in between starts the count again.
+async fn a_cut_catalogue_waits_out_the_grace_period(db: TestDb) {
+    let env = env_of(db, 600).await;
+    let site = env.sim.site();
+    let (first, _) = env.sync(MetadataMode::None).await;
+    assert_eq!(first.tracks_added, 600);
+    let cut: BTreeSet<String> = site.catalogue_slugs()[560..].iter().cloned().collect();
+    let pending = |report: &RunReport| -> BTreeSet<(String, u32)> {
+        report
+            .pending_deactivation
+            .iter()
+            .map(|p| (p.slug.clone(), p.missing_runs))
+            .collect()
+    };
+    let once: BTreeSet<(String, u32)> = cut.iter().map(|s| (s.clone(), 1)).collect();
+
+    site.truncate_catalogue(Some(560));
+    let (summary, report) = env.sync(MetadataMode::None).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    assert_eq!(summary.tracks_deactivated, 0);
+    assert_eq!(pending(&report), once);
+    let body = std::fs::read_to_string(summary.report_path.as_deref().expect("report"))
+        .expect("report file");
+    assert!(
+        body.contains("missing, pending deactivation (1 of 2)"),
+        "{body}"
+    );
+
+    // The full catalogue again: every count resets.
+    site.truncate_catalogue(None);
+    let (summary, report) = env.sync(MetadataMode::None).await;
+    assert_eq!(summary.tracks_deactivated, 0);
+    assert!(report.pending_deactivation.is_empty());
+
+    // Cut again: one missing run, not two.
+    site.truncate_catalogue(Some(560));
+    let (summary, report) = env.sync(MetadataMode::None).await;
+    assert_eq!(summary.tracks_deactivated, 0);
+    assert_eq!(pending(&report), once);
+
+    // And again: now the 40 go.
+    let (summary, report) = env.sync(MetadataMode::None).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    assert_eq!(summary.tracks_deactivated, 40);
+    let gone: BTreeSet<String> = report.deactivated.iter().map(|t| t.slug.clone()).collect();
+    assert_eq!(gone, cut);
+    assert!(report.pending_deactivation.is_empty());
+    let active = env
+        .app
+        .repository
+        .count_tracks(SOURCE_LIVERC, true)
+        .await
+        .expect("count");
+    assert_eq!(active, 560);
+}
+
+/// Three of 1,000 tracks really lose their phone number: the drift guard
+/// does not hold the field, and the three are cleared and recorded.
+async fn a_few_real_losses_are_not_held(db: TestDb) {
+    let env = env_of(db, 1_000).await;
+    env.sync(MetadataMode::All).await;
+    let site = env.sim.site();
+    let with_phone: Vec<String> = site
+        .tracks()
+        .iter()
+        .filter(|t| t.field(TrackField::Phone).is_some())
+        .map(|t| t.key())
+        .take(3)
+        .collect();
+    assert_eq!(with_phone.len(), 3);
+    for slug in &with_phone {
+        site.update(
+            slug,
+            &TrackPatch {
+                phone: Some(None),
+                ..TrackPatch::default()
+            },
+        )
+        .expect("update");
+    }
+    let (summary, report) = env.sync(MetadataMode::All).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    assert!(summary.drift.is_empty(), "{:?}", summary.drift);
+    let phone = report
+        .drift
+        .as_ref()
+        .and_then(|d| d.fields.iter().find(|f| f.field == "phone"))
+        .expect("the phone's tally");
+    assert_eq!(phone.lost, 3);
+    assert_eq!(phone.decision, ingest_core::DriftDecision::Applied);
+    assert_eq!(summary.tracks_updated, 3);
+    let cleared: BTreeSet<String> = report
+        .updated_tracks
+        .iter()
+        .filter(|u| {
+            u.changes
+                .iter()
+                .any(|c| c.field == "phone" && c.new_value.is_none())
+        })
+        .map(|u| u.slug.clone())
+        .collect();
+    assert_eq!(cleared, with_phone.iter().cloned().collect());
+    let stored = env
+        .app
+        .repository
+        .get_tracks(SOURCE_LIVERC, &with_phone)
+        .await
+        .expect("get");
+    assert!(stored.iter().all(|t| t.profile.phone.is_none()));
 }
 
 async fn truncated_catalogue_triggers_the_guard(db: TestDb) {
@@ -442,4 +577,6 @@ on_both_backends!(
     second_run_reports_exactly_the_mutations,
     truncated_catalogue_triggers_the_guard,
     changed_mode_on_an_unchanged_site_fetches_no_bodies,
+    a_cut_catalogue_waits_out_the_grace_period,
+    a_few_real_losses_are_not_held,
 );

@@ -82,6 +82,7 @@ pub(crate) fn sync_settings() -> SyncSettings {
         guard_max_share: 0.10,
         metadata_ttl_hours: 168,
         force: false,
+        ..SyncSettings::default()
     }
 }
 

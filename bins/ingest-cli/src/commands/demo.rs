@@ -85,6 +85,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<E
         guard_max_share: 0.10,
         metadata_ttl_hours: 168,
         force: false,
+        ..SyncSettings::default()
     };
     let reports = ReportSettings {
         report_dir: args.report_dir.clone(),

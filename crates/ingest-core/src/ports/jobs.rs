@@ -99,6 +99,10 @@ pub struct JobRequest {
     pub concurrency: Option<usize>,
     #[serde(default)]
     pub force: bool,
+    /// Profile fields whose loss the drift guard accepts this run (`all`
+    /// for every field); see `SyncOptions::accept_drift`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_drift: Vec<String>,
 }
 
 fn default_metadata() -> MetadataMode {
@@ -111,6 +115,7 @@ impl Default for JobRequest {
             metadata: default_metadata(),
             concurrency: None,
             force: false,
+            accept_drift: Vec::new(),
         }
     }
 }

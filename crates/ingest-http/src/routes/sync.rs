@@ -86,6 +86,7 @@ pub(crate) async fn enqueue_sync(
             metadata: body.metadata.map_or(defaults.metadata, Into::into),
             concurrency: body.concurrency,
             force: body.force.unwrap_or(false),
+            ..JobRequest::default()
         },
         // The queue requires at least one attempt.
         max_attempts: defaults.max_attempts.max(1),

@@ -102,6 +102,7 @@ async fn enqueue_answers_202_with_the_job_and_its_location() {
                 metadata: MetadataMode::Changed,
                 concurrency: None,
                 force: false,
+                accept_drift: Vec::new(),
             },
             max_attempts: 4,
         }]

@@ -292,10 +292,7 @@ pub(crate) async fn not_modified_moves_only_fetch_bookkeeping(h: &Harness) {
     assert_eq!(row.validators.etag.as_deref(), Some("W/\"v2\""));
     assert_eq!(row.validators.last_modified, meta.validators.last_modified);
     assert_eq!(row.profile, meta.profile);
-    assert_eq!(
-        row.content_hash.as_deref(),
-        meta.content_hash.as_deref()
-    );
+    assert_eq!(row.content_hash.as_deref(), meta.content_hash.as_deref());
     assert_eq!(row.metadata_source_url, before.metadata_source_url);
     assert_eq!(row.geo, before.geo);
 

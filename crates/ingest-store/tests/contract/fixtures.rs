@@ -194,10 +194,7 @@ pub(crate) fn assert_dashboard(stored: &StoredTrack, meta: &FetchedMetadata) {
         "source url of {}",
         stored.slug
     );
-    assert_eq!(
-        stored.content_hash.as_deref(),
-        meta.content_hash.as_deref()
-    );
+    assert_eq!(stored.content_hash.as_deref(), meta.content_hash.as_deref());
     assert_eq!(stored.validators, meta.validators);
     assert_eq!(stored.metadata_fetched_at, Some(us(meta.fetched_at)));
 }

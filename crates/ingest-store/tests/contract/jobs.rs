@@ -34,6 +34,7 @@ fn new_job(source: &str, max_attempts: u32) -> NewJob {
             metadata: MetadataMode::All,
             concurrency: Some(3),
             force: true,
+            accept_drift: vec!["phone".into()],
         },
         max_attempts,
     }
