@@ -459,12 +459,12 @@ mod tests {
     fn a_few_real_losses_are_applied() {
         let t = run(1_000, 3, &[]);
         let (report, apply) = t.decide(DEFAULT_MAX_LOSS_SHARE, DEFAULT_MIN_TRACKS, &[]);
-        let report = report.unwrap();
+        let report = report.expect("present");
         assert_eq!(report.held().count(), 0);
         assert!(!report.is_notable());
         assert_eq!(apply.len(), 3);
         assert!(apply.iter().all(|d| d.counted == Counted::Unchanged));
-        let phone = report.fields.iter().find(|f| f.field == "phone").unwrap();
+        let phone = report.fields.iter().find(|f| f.field == "phone").expect("present");
         assert_eq!((phone.had, phone.lost, phone.changed), (1_000, 3, 0));
     }
 
@@ -472,11 +472,11 @@ mod tests {
     fn a_mass_loss_is_held_and_nothing_of_it_applied() {
         let t = run(100, 60, &[]);
         let (report, apply) = t.decide(0.25, 10, &[]);
-        let report = report.unwrap();
+        let report = report.expect("present");
         let held: Vec<_> = report.held().map(|f| f.field.as_str()).collect();
         assert_eq!(held, ["phone"]);
         assert!(apply.is_empty());
-        let phone = report.held().next().unwrap();
+        let phone = report.held().next().expect("present");
         assert_eq!(phone.samples.len(), SAMPLES_PER_FIELD);
         assert_eq!(phone.samples[0].slug, "t0000");
         assert_eq!(phone.samples[0].stored_value.as_deref(), Some("555-0000"));
@@ -487,7 +487,7 @@ mod tests {
     fn a_small_run_is_not_held_by_one_track() {
         let t = run(2, 1, &[]);
         let (report, apply) = t.decide(0.25, 10, &[]);
-        assert_eq!(report.unwrap().held().count(), 0);
+        assert_eq!(report.expect("present").held().count(), 0);
         assert_eq!(apply.len(), 1);
     }
 
@@ -497,7 +497,7 @@ mod tests {
         let t = run(100, 60, &accepted);
         let (report, apply) = t.decide(0.25, 10, &accepted);
         assert!(apply.is_empty(), "accepted losses are written as seen");
-        let report = report.unwrap();
+        let report = report.expect("present");
         assert_eq!(report.accepted().count(), 1);
         assert_eq!(report.held().count(), 0);
         assert!(report.is_notable());
@@ -514,7 +514,7 @@ mod tests {
         t.trim(1_000, 0.25, 10);
         assert_eq!(t.deferred.len(), 60);
         let (report, _) = t.decide(0.25, 10, &[]);
-        assert_eq!(report.unwrap().held().count(), 1);
+        assert_eq!(report.expect("present").held().count(), 1);
     }
 
     #[test]
@@ -530,7 +530,7 @@ mod tests {
             assert_eq!(page.city.as_deref(), Some("Sydney"));
         }
         let (report, apply) = t.decide(0.25, 10, &[]);
-        let report = report.unwrap();
+        let report = report.expect("present");
         assert!(apply.is_empty());
         let city: Vec<_> = report.mass_changes().collect();
         assert_eq!(city.len(), 1);
@@ -540,8 +540,8 @@ mod tests {
 
     #[test]
     fn accepted_values_are_checked() {
-        assert_eq!(parse_accepted(" Phone ").unwrap(), "phone");
-        assert_eq!(parse_accepted("ALL").unwrap(), "all");
+        assert_eq!(parse_accepted(" Phone ").expect("present"), "phone");
+        assert_eq!(parse_accepted("ALL").expect("present"), "all");
         assert!(parse_accepted("name").is_err());
     }
 }
