@@ -464,7 +464,11 @@ mod tests {
         assert!(!report.is_notable());
         assert_eq!(apply.len(), 3);
         assert!(apply.iter().all(|d| d.counted == Counted::Unchanged));
-        let phone = report.fields.iter().find(|f| f.field == "phone").expect("present");
+        let phone = report
+            .fields
+            .iter()
+            .find(|f| f.field == "phone")
+            .expect("present");
         assert_eq!((phone.had, phone.lost, phone.changed), (1_000, 3, 0));
     }
 
