@@ -448,3 +448,41 @@ impl std::fmt::Debug for ApiSettings {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct ClaimCli {
+        #[command(flatten)]
+        claim: RunClaimSettings,
+    }
+
+    #[derive(Debug, Parser)]
+    struct WorkerCli {
+        #[command(flatten)]
+        worker: WorkerSettings,
+    }
+
+    #[test]
+    fn a_cli_run_defaults_to_the_flags_and_the_workers_lease() {
+        let parsed = ClaimCli::try_parse_from(["t"]).expect("defaults parse");
+        let default = RunClaimSettings::default();
+        assert_eq!(parsed.claim.lease_seconds, default.lease_seconds);
+        assert_eq!(parsed.claim.max_attempts, default.max_attempts);
+        let worker = WorkerCli::try_parse_from(["t"]).expect("defaults parse");
+        assert_eq!(default.lease_seconds, worker.worker.lease_seconds);
+        assert_eq!(default.max_attempts, worker.worker.max_attempts);
+
+        let claim = default.claim(true);
+        assert!(claim.owner.starts_with("cli-"), "{}", claim.owner);
+        assert_eq!(claim.lease, Duration::from_secs(30));
+        assert!(
+            ClaimCli::try_parse_from(["t", "--job-lease-seconds", "1"]).is_err(),
+            "a lease under 2 s is refused"
+        );
+    }
+}
