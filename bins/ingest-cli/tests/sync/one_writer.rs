@@ -474,3 +474,35 @@ async fn two_processes_migrating_one_new_sqlite_file_both_succeed() {
 async fn two_processes_migrating_one_new_postgres_database_both_succeed() {
     concurrent_migrations(true).await;
 }
+
+/// A sync that fails is recorded `failed` at once — not queued for a retry
+/// that no worker may ever run — so the next sync is not held off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_is_final_and_does_not_hold_the_source() {
+    let db = TestDb::sqlite();
+    let sim = slow_sim(10, 0).await;
+    // The catalogue is on a closed port.
+    let gone = [
+        "sync",
+        "--json",
+        "--database-url",
+        &db.url,
+        "--report-dir",
+        "reports",
+        "--catalogue-url",
+        "http://127.0.0.1:9/",
+        "--max-retries",
+        "0",
+    ];
+    let first = finish(spawn(&db.path(), &gone)).await;
+    assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
+    let first_id = summary(&first)["runId"].as_str().expect("id").to_owned();
+    let job = job(&db, &first_id).await;
+    assert_eq!(job.status, JobStatus::Failed, "{job:?}");
+    assert_eq!(job.attempts, 1);
+    assert!(job.lease_owner.is_none());
+
+    let second = finish(spawn_sync(&db, &sim, &[])).await;
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    sim.shutdown().await.expect("shutdown");
+}
