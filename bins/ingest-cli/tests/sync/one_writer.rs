@@ -358,6 +358,10 @@ async fn a_killed_sync_is_resumed_by_the_next_once_its_lease_expires() {
     // The tracks stored before the kill were not fetched again: at most a
     // batch and the requests in flight were lost.
     let stats = sim.stats();
+    eprintln!(
+        "killed after {stored_before} of {TRACKS} tracks stored; {} dashboards fetched over both attempts",
+        stats.dashboard.total
+    );
     let lost_at_most = BATCH.parse::<u64>().expect("n") + CONCURRENCY.parse::<u64>().expect("n");
     assert!(
         stats.dashboard.total <= TRACKS as u64 + lost_at_most,
