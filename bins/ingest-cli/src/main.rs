@@ -5,7 +5,9 @@
 //! command to its module under [`commands`]. Exit codes: 0 success, 1 the
 //! input was read but is not what the command expects (e.g. a page format
 //! error) or output failed, 2 the input could not be read or the arguments
-//! are invalid.
+//! are invalid; `sync` and `demo` also exit 3 when the deactivation guard
+//! refused, and 4 when they did not start because another run holds the
+//! source.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;

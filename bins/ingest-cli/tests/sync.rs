@@ -10,6 +10,9 @@ use std::time::Duration;
 use liverc_sim::{SimConfig, Simulator};
 use serde_json::Value;
 
+#[path = "sync/one_writer.rs"]
+mod one_writer;
+
 fn cli(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ingest-cli"))
         .args(args)

@@ -362,6 +362,48 @@ impl WorkerSettings {
     }
 }
 
+/// How `ingest-cli sync` and `demo` hold their source while they run: the
+/// run is a job of its own (trigger `cli`), leased and heartbeated like a
+/// worker's, so no other entry point can sync the source meanwhile. The
+/// variables are the worker's: one lease length for every holder.
+#[derive(Debug, Clone, Args)]
+pub struct RunClaimSettings {
+    /// Lease on the run's job, in seconds, renewed every third of it. A run
+    /// killed without a chance to clean up holds its source this long at
+    /// most; then a worker or the next `sync` takes the job over.
+    #[arg(long = "job-lease-seconds", env = "MRE_JOB_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub lease_seconds: u64,
+    /// Attempts the run's job may take in all, counting take-overs after a
+    /// crash.
+    #[arg(long = "job-max-attempts", env = "MRE_JOB_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+}
+
+impl Default for RunClaimSettings {
+    /// The flags' defaults (a unit test keeps them equal).
+    fn default() -> Self {
+        Self {
+            lease_seconds: 30,
+            max_attempts: 3,
+        }
+    }
+}
+
+impl RunClaimSettings {
+    /// The claim of a run in this process: its lease, and the name it holds
+    /// the job under (`cli-` host and process id, shown to a second run that
+    /// is refused).
+    pub fn claim(&self, dashboards_enabled: bool) -> crate::foreground::ForegroundClaim {
+        let lease = Duration::from_secs(self.lease_seconds.max(2));
+        crate::foreground::ForegroundClaim {
+            owner: format!("cli-{}", default_worker_id()),
+            lease,
+            max_attempts: self.max_attempts.max(1),
+            dashboards_enabled,
+        }
+    }
+}
+
 /// How often a worker deletes expired finished jobs (and once at start).
 const PRUNE_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
@@ -506,5 +548,36 @@ mod tests {
         .sync;
         assert_eq!(parsed.accept_drift, ["phone", "email", "all"]);
         assert!(Cli::try_parse_from(["x", "--accept-drift", "name"]).is_err());
+    }
+
+    #[derive(Debug, Parser)]
+    struct ClaimCli {
+        #[command(flatten)]
+        claim: RunClaimSettings,
+    }
+
+    #[derive(Debug, Parser)]
+    struct WorkerCli {
+        #[command(flatten)]
+        worker: WorkerSettings,
+    }
+
+    #[test]
+    fn a_cli_run_defaults_to_the_flags_and_the_workers_lease() {
+        let parsed = ClaimCli::try_parse_from(["t"]).expect("defaults parse");
+        let default = RunClaimSettings::default();
+        assert_eq!(parsed.claim.lease_seconds, default.lease_seconds);
+        assert_eq!(parsed.claim.max_attempts, default.max_attempts);
+        let worker = WorkerCli::try_parse_from(["t"]).expect("defaults parse");
+        assert_eq!(default.lease_seconds, worker.worker.lease_seconds);
+        assert_eq!(default.max_attempts, worker.worker.max_attempts);
+
+        let claim = default.claim(true);
+        assert!(claim.owner.starts_with("cli-"), "{}", claim.owner);
+        assert_eq!(claim.lease, Duration::from_secs(30));
+        assert!(
+            ClaimCli::try_parse_from(["t", "--job-lease-seconds", "1"]).is_err(),
+            "a lease under 2 s is refused"
+        );
     }
 }

@@ -40,8 +40,9 @@ pub fn shutdown_signal() -> watch::Receiver<bool> {
     rx
 }
 
+/// Resolves at the next `SIGTERM` or `SIGINT` (Ctrl-C).
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -56,8 +57,9 @@ async fn wait_for_signal() {
     }
 }
 
+/// Resolves at the next Ctrl-C.
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 

@@ -12,6 +12,11 @@
 //!
 //! Shutdown (`SIGTERM`): stop claiming, let the running job store the batch
 //! in hand, then release the job back to the queue with its checkpoint.
+//!
+//! `ingest-cli sync` runs its own job through the same code
+//! ([`Worker::run_claimed_with`], after [`JobQueue::start_claimed`]) with
+//! [`OutcomePolicy::Final`]: a process that has no queue loop records every
+//! end as final instead of handing the job back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -111,6 +116,21 @@ impl std::fmt::Debug for AlertHook {
     }
 }
 
+/// How the end of an attempt is recorded on its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutcomePolicy {
+    /// A worker's: a transient failure goes back to the queue with a retry
+    /// delay, a shutdown releases the job for another worker.
+    #[default]
+    Queue,
+    /// A run whose process takes no other job (`ingest-cli sync`): every end
+    /// is final. A transient failure is `failed` and a shutdown `cancelled`,
+    /// both with their checkpoint, so they can be resumed; nothing is left
+    /// queued for a worker that a CLI-only deployment does not have, which
+    /// would block the source's next run.
+    Final,
+}
+
 /// A worker: the queue, the service, and how to turn a job's request into
 /// run options.
 pub struct Worker {
@@ -122,6 +142,7 @@ pub struct Worker {
     base_options: SyncOptions,
     config: WorkerConfig,
     alerts: Option<AlertHook>,
+    policy: OutcomePolicy,
 }
 
 impl std::fmt::Debug for Worker {
@@ -144,6 +165,14 @@ pub enum JobRunResult {
     LeaseLost,
 }
 
+/// One attempt of a claimed job: what was recorded, and the run's summary
+/// (absent when the run did not start, e.g. its checkpoint was unreadable).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub result: JobRunResult,
+    pub summary: Option<SyncSummary>,
+}
+
 impl Worker {
     pub fn new(
         jobs: Arc<dyn JobQueue>,
@@ -160,7 +189,15 @@ impl Worker {
             base_options,
             config,
             alerts,
+            policy: OutcomePolicy::Queue,
         }
+    }
+
+    /// The same worker recording outcomes by `policy`.
+    #[must_use]
+    pub fn with_policy(mut self, policy: OutcomePolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Claim and run jobs until `shutdown` turns true. Returns once the job
@@ -241,9 +278,22 @@ impl Worker {
         claimed: ClaimedJob,
         shutdown: watch::Receiver<bool>,
     ) -> JobRunResult {
+        self.run_claimed_with(claimed, shutdown, None).await.result
+    }
+
+    /// [`run_claimed`](Self::run_claimed), also showing the run's progress
+    /// on `display` (a CLI's bar or log lines), and returning its summary.
+    pub async fn run_claimed_with(
+        &self,
+        claimed: ClaimedJob,
+        shutdown: watch::Receiver<bool>,
+        display: Option<Arc<dyn ProgressSink>>,
+    ) -> Attempt {
         let ClaimedJob { job, lease } = claimed;
         let span = info_span!("job", job_id = %job.id, attempt = job.attempts, worker = %self.config.worker_id);
-        self.run_job(job, lease, shutdown).instrument(span).await
+        self.run_job(job, lease, shutdown, display)
+            .instrument(span)
+            .await
     }
 
     async fn run_job(
@@ -251,27 +301,38 @@ impl Worker {
         job: Job,
         lease: Lease,
         mut shutdown: watch::Receiver<bool>,
-    ) -> JobRunResult {
+        display: Option<Arc<dyn ProgressSink>>,
+    ) -> Attempt {
         info!(trigger = job.trigger.as_str(), "job claimed");
         let checkpoint = match self.jobs.checkpoint(job.id).await {
             Ok(c) => c,
-            Err(JobError::LeaseLost(_)) => return JobRunResult::LeaseLost,
+            Err(JobError::LeaseLost(_)) => {
+                return Attempt {
+                    result: JobRunResult::LeaseLost,
+                    summary: None,
+                };
+            }
             Err(e) => {
                 // Without its checkpoint the job cannot resume safely; hand
                 // it back and let a later attempt try.
                 warn!(error = %e, "reading the checkpoint failed");
-                return self
-                    .record(
-                        &job,
-                        lease,
-                        JobOutcome::Retry {
-                            after: self.config.retry_delay(job.attempts),
-                            summary: None,
-                            error: format!("reading the checkpoint: {e}"),
-                        },
-                        None,
-                    )
-                    .await;
+                let error = format!("reading the checkpoint: {e}");
+                let outcome = match self.policy {
+                    OutcomePolicy::Queue => JobOutcome::Retry {
+                        after: self.config.retry_delay(job.attempts),
+                        summary: None,
+                        error,
+                    },
+                    OutcomePolicy::Final => JobOutcome::Finished {
+                        status: JobStatus::Failed,
+                        summary: None,
+                        error: Some(error),
+                    },
+                };
+                return Attempt {
+                    result: self.record(&job, lease, outcome, None).await,
+                    summary: None,
+                };
             }
         };
         let options = self.options_for(&job);
@@ -284,7 +345,10 @@ impl Worker {
         };
 
         let flags = Arc::new(JobFlags::default());
-        let sink = Arc::new(JobProgressSink::default());
+        let sink = Arc::new(JobProgressSink {
+            latest: Mutex::new(None),
+            display,
+        });
         let (done_tx, done_rx) = watch::channel(false);
         // A shutdown that arrived before the run started is seen here; one
         // that arrives while it runs, by the companion.
@@ -332,10 +396,19 @@ impl Worker {
 
         if flags.lease_lost.load(Ordering::SeqCst) || summary.lease_lost {
             warn!("the job's lease passed to another worker; this attempt records nothing");
-            return JobRunResult::LeaseLost;
+            return Attempt {
+                result: JobRunResult::LeaseLost,
+                summary: Some(summary),
+            };
         }
         let outcome = self.outcome_for(&job, &summary, &flags);
-        self.record(&job, lease, outcome, Some(summary)).await
+        let result = self
+            .record(&job, lease, outcome, Some(summary.clone()))
+            .await;
+        Attempt {
+            result,
+            summary: Some(summary),
+        }
     }
 
     /// The run options of a job: configuration, overridden by its request.
@@ -369,15 +442,21 @@ impl Worker {
                 JobOutcome::Finished {
                     status: JobStatus::Succeeded,
                     summary: Some(summary.clone()),
-                    // A guard refusal or held drift is a success with a warning,
-                    // kept visible.
+                    // A guard refusal or held drift is a success with a
+                    // warning, kept visible.
                     error: summary.error.clone(),
                 }
             }
-            RunStatus::Cancelled if flags.shutdown.load(Ordering::SeqCst) => JobOutcome::Released,
+            RunStatus::Cancelled
+                if flags.shutdown.load(Ordering::SeqCst) && self.policy == OutcomePolicy::Queue =>
+            {
+                JobOutcome::Released
+            }
             RunStatus::Cancelled => finished(JobStatus::Cancelled),
             // The site changed shape: retrying cannot help.
             RunStatus::FormatError => finished(JobStatus::Failed),
+            // No queue loop to come back to it: final, resumable.
+            RunStatus::Failed if self.policy == OutcomePolicy::Final => finished(JobStatus::Failed),
             // Unreachable source, database trouble: retry with backoff. The
             // queue knows the retry budget (it restarts on resume) and marks
             // the job failed once it is spent.
@@ -468,7 +547,7 @@ async fn companion(
             changed = shutdown.changed(), if !shutdown_seen => {
                 if changed.is_err() || *shutdown.borrow() {
                     shutdown_seen = true;
-                    info!("shutting down: storing the batch in hand, then releasing the job");
+                    info!("shutting down: storing the batch in hand, then ending the attempt");
                     flags.shutdown.store(true, Ordering::SeqCst);
                     cancel.cancel();
                 }
@@ -507,10 +586,11 @@ async fn companion(
     }
 }
 
-/// Keeps the latest progress sample for the companion to write.
-#[derive(Debug, Default)]
+/// Keeps the latest progress sample for the companion to write, and shows
+/// every sample on the display, if any.
 struct JobProgressSink {
     latest: Mutex<Option<JobProgress>>,
+    display: Option<Arc<dyn ProgressSink>>,
 }
 
 impl JobProgressSink {
@@ -521,6 +601,9 @@ impl JobProgressSink {
 
 impl ProgressSink for JobProgressSink {
     fn update(&self, p: &Progress) {
+        if let Some(display) = &self.display {
+            display.update(p);
+        }
         if let Ok(mut l) = self.latest.lock() {
             *l = Some(JobProgress {
                 stage: p.stage,

@@ -124,11 +124,25 @@ impl SqliteTrackRepository {
     }
 
     /// Apply every pending migration of `migrations/sqlite`.
+    ///
+    /// sqlx's migrator takes no lock on SQLite (it does on Postgres): two
+    /// processes opening one fresh file at once would both find nothing
+    /// applied, and the second would fail on the first's tables ("table
+    /// sync_jobs already exists"). So the whole run is one `BEGIN
+    /// IMMEDIATE` transaction on the writer (sqlx applies each migration in
+    /// a savepoint of it): a second process waits for the write lock, up to
+    /// the busy timeout, then finds every migration applied.
     pub async fn migrate(&self) -> Result<(), RepositoryError> {
+        let mut tx = self.begin_write("migrate: begin").await?;
+        // `run_direct` is what `run` calls once it holds a connection; called
+        // with the transaction's, the future stays `Send` (through `run`,
+        // rustc cannot prove `Acquire` for every lifetime of `&mut
+        // SqliteConnection`).
         MIGRATOR
-            .run(&self.writer)
+            .run_direct(None, &mut *tx, false)
             .await
-            .map_err(|e| map_migrate(SQ, e))
+            .map_err(|e| map_migrate(SQ, e))?;
+        tx.commit().await.map_err(ctx(SQ, "migrate: commit"))
     }
 
     /// The single writer connection's pool.

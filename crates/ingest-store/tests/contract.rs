@@ -88,5 +88,8 @@ contract!(
     jobs_enqueue_wakes_an_idle_worker,
     jobs_success_drops_the_checkpoint_failure_keeps_it,
     jobs_prune_deletes_old_final_jobs_only,
+    jobs_start_claimed_runs_at_once_and_holds_the_source,
+    jobs_start_claimed_takes_over_an_expired_run,
+    jobs_concurrent_start_claimed_lets_one_run,
     ],
 );

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use clap::Args;
 use ingest_app::config::{
-    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+    DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, RunClaimSettings, SyncSettings,
 };
 use ingest_app::wiring::build_sync_app;
 use ingest_core::{SOURCE_LIVERC, Trigger};
 use liverc_sim::{SimConfig, Simulator};
 
-use super::sync::{exit_code, print_summary, run_with_progress};
+use super::sync::{exit_code, print_summary, run_held};
 
 /// Where the demo keeps its tracks unless `--database-url` says otherwise:
 /// apart from the real catalogue in `data/tracks.db`.
@@ -123,7 +123,15 @@ pub(crate) async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<E
         say(out, args.json, &note)?;
     }
 
-    let summary = run_with_progress(&app, &sync.options(Trigger::Cli)).await;
+    // Held like `sync`: a second demo on the same database exits 4.
+    let claim = RunClaimSettings::default().claim(sync.metadata_enabled);
+    let summary = match run_held(&app, &sync.options(Trigger::Cli), &claim).await? {
+        Ok(summary) => summary,
+        Err(code) => {
+            sim.shutdown().await?;
+            return Ok(code);
+        }
+    };
     print_summary(&summary, args.json, out)?;
     let stats = sim.stats();
     if !args.json {

@@ -1,17 +1,29 @@
 //! `ingest-cli sync`: one synchronous sync run with a progress bar (or
 //! periodic log lines when stderr is not a terminal).
+//!
+//! The run is a job of its own (trigger `cli`), held under a lease like a
+//! worker's (`ingest_app::foreground`): while any other run of the source
+//! is queued or running, from any entry point, it does not start and exits
+//! 4 naming that run. SIGINT/SIGTERM stop it after the batch in hand, with
+//! the job recorded cancelled (exit 2); a second signal quits at once.
 
 use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
 use ingest_app::config::{
-    AlertSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, SyncSettings,
+    AlertSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings,
+    RunClaimSettings, SyncSettings,
 };
+use ingest_app::foreground::{Foreground, ForegroundClaim, describe_active, run_in_foreground};
 use ingest_app::progress::{LogProgress, TerminalProgress};
 use ingest_app::wiring::{SyncApp, build_alert_hook, build_sync_app};
+use ingest_app::worker::JobRunResult;
 use ingest_core::{ProgressSink, RunStatus, SyncOptions, SyncSummary, Trigger};
+use tokio::sync::watch;
 
 /// Arguments of `ingest-cli sync`.
 #[derive(Debug, Args)]
@@ -28,6 +40,8 @@ pub(crate) struct SyncArgs {
     pub(crate) geocode: GeocodeSettings,
     #[command(flatten)]
     pub(crate) alerts: AlertSettings,
+    #[command(flatten)]
+    pub(crate) claim: RunClaimSettings,
     /// Public base URL of the API, for report links in alerts.
     #[arg(long = "public-url", env = "MRE_PUBLIC_URL")]
     pub(crate) public_url: Option<String>,
@@ -37,8 +51,9 @@ pub(crate) struct SyncArgs {
 }
 
 /// Exit code of a run: 0 ok, 1 format error (the site changed), 2 any other
-/// failure, 3 refused by the deactivation guard, 5 markup drift suspected
-/// (fields held).
+/// failure (cancelled included), 3 refused by the deactivation guard, 5
+/// markup drift suspected (fields held). (4: not started, another run holds
+/// the source: [`SKIPPED`].)
 pub(crate) fn exit_code(status: RunStatus) -> ExitCode {
     ExitCode::from(match status {
         RunStatus::Succeeded => 0,
@@ -48,6 +63,9 @@ pub(crate) fn exit_code(status: RunStatus) -> ExitCode {
         RunStatus::DriftSuspected => 5,
     })
 }
+
+/// Exit code of a run that did not start because another holds the source.
+pub(crate) const SKIPPED: u8 = 4;
 
 pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let app = build_sync_app(
@@ -61,7 +79,11 @@ pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<E
     // Before the run: a bad alert setting stops it before any work.
     let alert_hook = build_alert_hook(&args.alerts, args.public_url.clone())?;
     let options = args.sync.options(Trigger::Cli);
-    let summary = run_with_progress(&app, &options).await;
+    let claim = args.claim.claim(args.sync.metadata_enabled);
+    let summary = match run_held(&app, &options, &claim).await? {
+        Ok(summary) => summary,
+        Err(code) => return Ok(code),
+    };
     print_summary(&summary, args.json, out)?;
     if let Some(hook) = alert_hook {
         // The same alerts a worker raises for the run. Delivery is awaited
@@ -77,16 +99,63 @@ pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<E
     Ok(exit_code(summary.status))
 }
 
-/// Run a sync with the progress display that suits stderr.
-pub(crate) async fn run_with_progress(app: &SyncApp, options: &SyncOptions) -> SyncSummary {
-    let progress: Box<dyn ProgressSink> = if std::io::stderr().is_terminal() {
-        Box::new(TerminalProgress::new())
+/// Run a sync as a job held by this process, with the progress display that
+/// suits stderr. `Err(code)`: the run did not start (another holds the
+/// source: the message is printed, the code is [`SKIPPED`]).
+pub(crate) async fn run_held(
+    app: &SyncApp,
+    options: &SyncOptions,
+    claim: &ForegroundClaim,
+) -> anyhow::Result<Result<SyncSummary, ExitCode>> {
+    let progress: Arc<dyn ProgressSink> = if std::io::stderr().is_terminal() {
+        Arc::new(TerminalProgress::new())
     } else {
-        Box::new(LogProgress::new(Duration::from_secs(5)))
+        Arc::new(LogProgress::new(Duration::from_secs(5)))
     };
-    app.service
-        .run_sync(options, app.report_writer.as_ref(), progress.as_ref())
+    let ran = run_in_foreground(app, options, claim, progress, stop_on_signal())
         .await
+        .context("starting the run")?;
+    let (claimed, attempt) = match ran {
+        Foreground::Busy(active) => {
+            eprintln!(
+                "ingest-cli: not started: source {} already has a sync in progress: {}",
+                options.source,
+                describe_active(&active)
+            );
+            return Ok(Err(ExitCode::from(SKIPPED)));
+        }
+        Foreground::Ran { claimed, attempt } => (claimed, attempt),
+    };
+    match (attempt.result, attempt.summary) {
+        (JobRunResult::Recorded { .. }, Some(summary)) => Ok(Ok(summary)),
+        (JobRunResult::Recorded { job, .. }, None) => anyhow::bail!(
+            "run {} did not start: {}",
+            job.id,
+            job.error.as_deref().unwrap_or("unknown error")
+        ),
+        (JobRunResult::LeaseLost, _) => anyhow::bail!(
+            "run {}: its lease passed to another process (this one could not renew it in \
+             time), which carries the run on; this process stopped and recorded nothing more",
+            claimed.id
+        ),
+    }
+}
+
+/// Turns true at the first SIGINT/SIGTERM (the run stores the batch in hand
+/// and is recorded cancelled); a second one quits at once.
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        ingest_app::runtime::wait_for_signal().await;
+        eprintln!(
+            "ingest-cli: stopping after the batch in hand; the run is recorded cancelled \
+             (signal again to quit at once)"
+        );
+        let _ = tx.send(true);
+        ingest_app::runtime::wait_for_signal().await;
+        std::process::exit(130);
+    });
+    rx
 }
 
 /// The summary as JSON (`--json`) or as a few human lines.

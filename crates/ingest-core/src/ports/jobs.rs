@@ -268,6 +268,32 @@ pub trait JobQueue: Send + Sync {
     /// or running one. Wakes idle workers.
     async fn enqueue(&self, job: &NewJob) -> Result<Job, JobError>;
 
+    /// Start a run of `job.source` that the caller runs itself (`ingest-cli
+    /// sync`): in one transaction, insert the job already `running`, leased
+    /// to `owner` for `lease_for` (attempt 1, a fresh fencing token), so no
+    /// worker can claim it first. If the source's active job is running and
+    /// its lease has expired (its holder crashed), that job is taken over
+    /// instead, exactly as [`claim`](Self::claim) would (same id, its own
+    /// request and checkpoint, or marked failed when its attempts are spent
+    /// and a new job started). Any other active job, queued or running under
+    /// a live lease: [`JobError::Active`]. Wakes no worker: there is
+    /// nothing for one to claim.
+    ///
+    /// The default refuses, for queues (test doubles) that cannot do this
+    /// atomically; both stores implement it.
+    async fn start_claimed(
+        &self,
+        job: &NewJob,
+        owner: &str,
+        lease_for: Duration,
+    ) -> Result<ClaimedJob, JobError> {
+        let _ = (owner, lease_for);
+        Err(JobError::Store(format!(
+            "this job queue cannot start a claimed job for source {}",
+            job.source
+        )))
+    }
+
     /// Claim the oldest due queued job, or a running one whose lease expired,
     /// for `lease_for`. Increments `attempts` and the fencing token. A job
     /// whose lease expired after its last allowed attempt is marked failed

@@ -208,6 +208,43 @@ RETURNING {JOB_COLUMNS}"
 }
 
 statement! {
+    /// `start_claimed`, first: fail the source's running job whose lease
+    /// expired after its last allowed attempt.
+    FAIL_LOST_OF_SOURCE = "UPDATE sync_jobs
+SET status = 'failed',
+    error = 'worker lost its lease after ' || (attempts - attempts_base) || ' attempts',
+    completed_at = now(), {RELEASE}
+WHERE source = $1 AND status = 'running' AND lease_expires_at <= now()
+  AND attempts - attempts_base >= max_attempts
+RETURNING id"
+}
+
+statement! {
+    /// `start_claimed`, then: take over the source's running job whose lease
+    /// expired (as `CLAIM` would): `$2` owner, `$3` lease in µs. A concurrent
+    /// taker waits on the row and then finds the lease live again.
+    TAKE_OVER = "UPDATE sync_jobs
+SET lease_owner = $2, lease_expires_at = now() + $3::bigint * interval '1 microsecond',
+    lease_token = lease_token + 1, attempts = attempts + 1,
+    started_at = COALESCE(started_at, now()), updated_at = now()
+WHERE source = $1 AND status = 'running' AND lease_expires_at <= now() AND {BUDGET_LEFT}
+RETURNING {JOB_COLUMNS}"
+}
+
+statement! {
+    /// `start_claimed`, else: a new job, running already under the caller's
+    /// lease (`$6` owner, `$7` lease in µs), unless the source has an active
+    /// job.
+    START_CLAIMED = "INSERT INTO sync_jobs
+    (id, source, status, trigger, request, attempts, max_attempts, started_at,
+     lease_owner, lease_token, lease_expires_at)
+VALUES ($1, $2, 'running', $3, $4, 1, $5, now(),
+    $6, 1, now() + $7::bigint * interval '1 microsecond')
+ON CONFLICT (source) WHERE status IN ('queued', 'running') DO NOTHING
+RETURNING {JOB_COLUMNS}"
+}
+
+statement! {
     HEARTBEAT = "UPDATE sync_jobs
 SET lease_expires_at = now() + $3::bigint * interval '1 microsecond', updated_at = now()
 WHERE {FENCE}
@@ -379,6 +416,85 @@ impl JobQueue for PgJobQueue {
                 })
             })
             .transpose()
+    }
+
+    async fn start_claimed(
+        &self,
+        new: &NewJob,
+        owner: &str,
+        lease_for: Duration,
+    ) -> Result<ClaimedJob, JobError> {
+        let values = NewJobValues::new(new)?;
+        for _ in 0..ACTIVE_RETRIES {
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(job_ctx(PG, "start_claimed: begin"))?;
+            let lost: Vec<Uuid> = sqlx::query_scalar(FAIL_LOST_OF_SOURCE.as_str())
+                .bind(&new.source)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(job_ctx(PG, "start_claimed: fail a job out of attempts"))?;
+            let mut row = sqlx::query(TAKE_OVER.as_str())
+                .bind(&new.source)
+                .bind(owner)
+                .bind(delay_micros(lease_for))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(job_ctx(PG, "start_claimed: take over"))?;
+            if row.is_none() {
+                row = sqlx::query(START_CLAIMED.as_str())
+                    .bind(Uuid::now_v7())
+                    .bind(&new.source)
+                    .bind(&values.trigger)
+                    .bind(Json(&values.request))
+                    .bind(values.max_attempts)
+                    .bind(owner)
+                    .bind(delay_micros(lease_for))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(job_ctx(PG, "start_claimed"))?;
+            }
+            let Some(row) = row else {
+                // The source has an active job, unless it finished meanwhile
+                // (read committed: this statement sees the latest commit).
+                let active = sqlx::query(ACTIVE_OF_SOURCE.as_str())
+                    .bind(&new.source)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(job_ctx(PG, "start_claimed: the active job"))?
+                    .map(|r| job(&r))
+                    .transpose()?;
+                tx.commit()
+                    .await
+                    .map_err(job_ctx(PG, "start_claimed: commit"))?;
+                if let Some(active) = active {
+                    return Err(JobError::Active {
+                        job_id: active.id,
+                        status: active.status,
+                    });
+                }
+                continue;
+            };
+            let (job, token) = super::job(&row)?;
+            tx.commit()
+                .await
+                .map_err(job_ctx(PG, "start_claimed: commit"))?;
+            for id in &lost {
+                tracing::warn!(job_id = %id, "job failed: its holder lost the lease on the last attempt");
+            }
+            return Ok(ClaimedJob {
+                lease: Lease {
+                    job_id: job.id,
+                    token,
+                },
+                job,
+            });
+        }
+        Err(JobError::Store(
+            "start_claimed: the source's active job kept changing; try again".into(),
+        ))
     }
 
     async fn heartbeat(&self, lease: &Lease, lease_for: Duration) -> Result<Heartbeat, JobError> {

@@ -135,6 +135,43 @@ RETURNING {JOB_COLUMNS}",
 }
 
 statement! {
+    /// `start_claimed`, first: fail the source's running job whose lease
+    /// expired after its last allowed attempt.
+    FAIL_LOST_OF_SOURCE = "UPDATE sync_jobs
+SET status = 'failed',
+    error = 'worker lost its lease after ' || (attempts - attempts_base) || ' attempts',
+    completed_at = {NOW}, lease_owner = NULL, lease_expires_at = NULL, updated_at = {NOW}
+WHERE source = ?1 AND status = 'running' AND lease_expires_at <= {NOW}
+  AND attempts - attempts_base >= max_attempts
+RETURNING id"
+}
+
+statement! {
+    /// `start_claimed`, then: take over the source's running job whose lease
+    /// expired (as `CLAIM` would): `?2` owner, `?3` lease modifier.
+    TAKE_OVER = "UPDATE sync_jobs
+SET lease_owner = ?2, lease_expires_at = {until},
+    lease_token = lease_token + 1, attempts = attempts + 1,
+    started_at = COALESCE(started_at, {NOW}), updated_at = {NOW}
+WHERE source = ?1 AND status = 'running' AND lease_expires_at <= {NOW} AND {BUDGET_LEFT}
+RETURNING {JOB_COLUMNS}",
+    until = now_plus("?3")
+}
+
+statement! {
+    /// `start_claimed`, else: a new job, running already under the caller's
+    /// lease (`?6` owner, `?7` lease modifier), unless the source has an
+    /// active job.
+    START_CLAIMED = "INSERT INTO sync_jobs
+    (id, source, status, trigger, request, attempts, max_attempts, created_at, started_at,
+     run_after, lease_owner, lease_token, lease_expires_at, updated_at)
+VALUES (?1, ?2, 'running', ?3, ?4, 1, ?5, {NOW}, {NOW}, {NOW}, ?6, 1, {until}, {NOW})
+ON CONFLICT (source) WHERE status IN ('queued', 'running') DO NOTHING
+RETURNING {JOB_COLUMNS}",
+    until = now_plus("?7")
+}
+
+statement! {
     HEARTBEAT = "UPDATE sync_jobs
 SET lease_expires_at = {until}, updated_at = {NOW}
 WHERE {FENCE}
@@ -385,6 +422,79 @@ impl JobQueue for SqliteJobQueue {
             tracing::warn!(job_id = %id, "job failed: its worker lost the lease on the last attempt");
         }
         Ok(claimed)
+    }
+
+    async fn start_claimed(
+        &self,
+        new: &NewJob,
+        owner: &str,
+        lease_for: Duration,
+    ) -> Result<ClaimedJob, JobError> {
+        let values = NewJobValues::new(new)?;
+        let lease = delay_modifier(delay_micros(lease_for));
+        // One write transaction: nothing can become active, or expire, between
+        // the steps.
+        let mut tx = self.begin("start_claimed: begin").await?;
+        let lost: Vec<String> = sqlx::query_scalar(FAIL_LOST_OF_SOURCE.as_str())
+            .bind(&new.source)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(job_ctx(SQ, "start_claimed: fail a job out of attempts"))?;
+        let taken = sqlx::query(TAKE_OVER.as_str())
+            .bind(&new.source)
+            .bind(owner)
+            .bind(&lease)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(job_ctx(SQ, "start_claimed: take over"))?;
+        let row = match taken {
+            Some(r) => r,
+            None => {
+                let inserted = sqlx::query(START_CLAIMED.as_str())
+                    .bind(id_text(Uuid::now_v7()))
+                    .bind(&new.source)
+                    .bind(&values.trigger)
+                    .bind(json_text(&values.request))
+                    .bind(values.max_attempts)
+                    .bind(owner)
+                    .bind(&lease)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(job_ctx(SQ, "start_claimed"))?;
+                match inserted {
+                    Some(r) => r,
+                    None => {
+                        return Err(
+                            match active_of(&mut tx, &new.source, "start_claimed").await? {
+                                Some(active) => JobError::Active {
+                                    job_id: active.id,
+                                    status: active.status,
+                                },
+                                None => JobError::Store(
+                                    "start_claimed: refused by the one-active-job index, \
+                                     but no job is active"
+                                        .into(),
+                                ),
+                            },
+                        );
+                    }
+                }
+            }
+        };
+        let (job, token) = super::job(&row)?;
+        tx.commit()
+            .await
+            .map_err(job_ctx(SQ, "start_claimed: commit"))?;
+        for id in &lost {
+            tracing::warn!(job_id = %id, "job failed: its holder lost the lease on the last attempt");
+        }
+        Ok(ClaimedJob {
+            lease: Lease {
+                job_id: job.id,
+                token,
+            },
+            job,
+        })
     }
 
     async fn heartbeat(&self, lease: &Lease, lease_for: Duration) -> Result<Heartbeat, JobError> {

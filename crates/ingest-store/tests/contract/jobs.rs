@@ -1044,3 +1044,153 @@ pub(crate) async fn jobs_prune_deletes_old_final_jobs_only(h: &Harness) {
     assert_eq!(get_job(h, queued.id).await.status, JobStatus::Queued);
     assert_eq!(h.jobs.prune(Duration::ZERO).await.expect("prune again"), 0);
 }
+
+fn cli_job(source: &str, max_attempts: u32) -> NewJob {
+    NewJob {
+        trigger: Trigger::Cli,
+        ..new_job(source, max_attempts)
+    }
+}
+
+async fn start_claimed(h: &Harness, owner: &str, lease_for: Duration, max: u32) -> ClaimedJob {
+    h.jobs
+        .start_claimed(&cli_job(SOURCE, max), owner, lease_for)
+        .await
+        .unwrap_or_else(|e| panic!("{owner} starts a claimed job: {e}"))
+}
+
+pub(crate) async fn jobs_start_claimed_runs_at_once_and_holds_the_source(h: &Harness) {
+    let started = start_claimed(h, "cli-1", HOLD, 3).await;
+    let job = &started.job;
+    assert_leased(job, "cli-1", HOLD);
+    assert_eq!(job.trigger, Trigger::Cli);
+    assert_eq!(job.request, cli_job(SOURCE, 3).request);
+    assert_eq!((job.attempts, job.max_attempts), (1, 3));
+    assert!(job.started_at.is_some());
+    assert_eq!(started.lease.job_id, job.id);
+    assert_eq!(get_job(h, job.id).await, *job);
+    // No worker can take it, and nobody else can start the source.
+    nothing_to_claim(h).await;
+    assert_active(
+        h.jobs.enqueue(&new_job(SOURCE, 3)).await,
+        job.id,
+        JobStatus::Running,
+    );
+    assert_active(
+        h.jobs
+            .start_claimed(&cli_job(SOURCE, 3), "cli-2", HOLD)
+            .await,
+        job.id,
+        JobStatus::Running,
+    );
+    // The lease is a worker's lease: it renews, it fences, it finishes.
+    h.jobs
+        .heartbeat(&started.lease, HOLD)
+        .await
+        .expect("heartbeat");
+    let stale = Lease {
+        token: started.lease.token - 1,
+        ..started.lease
+    };
+    assert_lease_lost(h.jobs.heartbeat(&stale, HOLD).await, job.id);
+    let done = h
+        .jobs
+        .finish(
+            &started.lease,
+            &JobOutcome::Finished {
+                status: JobStatus::Cancelled,
+                summary: None,
+                error: None,
+            },
+        )
+        .await
+        .expect("finish");
+    assert_eq!(done.status, JobStatus::Cancelled);
+
+    // A queued job is in the way too, and is left queued for its worker.
+    let queued = enqueue(h, SOURCE, 3).await;
+    assert_active(
+        h.jobs
+            .start_claimed(&cli_job(SOURCE, 3), "cli-2", HOLD)
+            .await,
+        queued.id,
+        JobStatus::Queued,
+    );
+    assert_eq!(get_job(h, queued.id).await.status, JobStatus::Queued);
+    // Another source is not.
+    let other = h
+        .jobs
+        .start_claimed(&cli_job("other", 3), "cli-2", HOLD)
+        .await
+        .expect("another source starts");
+    assert_ne!(other.job.id, queued.id);
+}
+
+pub(crate) async fn jobs_start_claimed_takes_over_an_expired_run(h: &Harness) {
+    // The holder crashed: its lease expires unrenewed.
+    let crashed = start_claimed(h, "cli-1", EXPIRED, 2).await;
+    let resumed = start_claimed(h, "cli-2", EXPIRED, 2).await;
+    assert_eq!(resumed.job.id, crashed.job.id, "taken over, not replaced");
+    assert_eq!(resumed.job.attempts, 2);
+    assert!(resumed.lease.token > crashed.lease.token);
+    assert_eq!(resumed.job.lease_owner.as_deref(), Some("cli-2"));
+    assert_eq!(resumed.job.started_at, crashed.job.started_at);
+    assert_lease_lost(h.jobs.heartbeat(&crashed.lease, HOLD).await, crashed.job.id);
+
+    // Its attempts are spent: it fails, and a new run starts.
+    let fresh = start_claimed(h, "cli-3", HOLD, 2).await;
+    assert_ne!(fresh.job.id, crashed.job.id);
+    assert_eq!(fresh.job.attempts, 1);
+    let lost = get_job(h, crashed.job.id).await;
+    assert_eq!(lost.status, JobStatus::Failed);
+    assert_unleased(&lost);
+    assert!(
+        lost.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("lost its lease"),
+        "{lost:?}"
+    );
+}
+
+pub(crate) async fn jobs_concurrent_start_claimed_lets_one_run(h: &Harness) {
+    // Eight stores: eight pools, so the starts really are concurrent
+    // transactions; several rounds, one source each.
+    let mut queues: Vec<Arc<dyn JobQueue>> = Vec::new();
+    for _ in 0..8 {
+        queues.push(ingest_store::open(&h.url).await.expect("open").jobs);
+    }
+    for round in 0..6 {
+        let source = format!("source-{round}");
+        let start = Arc::new(tokio::sync::Barrier::new(queues.len()));
+        let tasks: Vec<_> = queues
+            .iter()
+            .enumerate()
+            .map(|(i, queue)| {
+                let (start, queue, source) = (start.clone(), queue.clone(), source.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    queue
+                        .start_claimed(&cli_job(&source, 3), &format!("cli-{i}"), HOLD)
+                        .await
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut refused = Vec::new();
+        for task in tasks {
+            match task.await.expect("starter") {
+                Ok(claimed) => winners.push(claimed),
+                Err(JobError::Active { job_id, status }) => refused.push((job_id, status)),
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one run starts");
+        let winner = winners[0].job.id;
+        assert!(
+            refused.iter().all(|r| *r == (winner, JobStatus::Running)),
+            "round {round}: the others are told which run holds the source: {refused:?}"
+        );
+        assert_eq!(refused.len(), queues.len() - 1);
+    }
+}
