@@ -154,7 +154,8 @@ pub struct SyncSettings {
         default_value_t = 168
     )]
     pub metadata_ttl_hours: u64,
-    /// Deactivate even when the guard would refuse.
+    /// Deactivate even when the guard would refuse, and without waiting out
+    /// the grace period: the catalogue really shrank.
     #[arg(long = "force")]
     pub force: bool,
     /// A track missing from a complete catalogue is deactivated once it has

@@ -81,7 +81,8 @@ pub struct SyncOptions {
     pub batch_size: usize,
     /// Refuse to deactivate more than this share of active tracks (0.0–1.0).
     pub guard_max_deactivate_share: f64,
-    /// Deactivate even when the guard would refuse.
+    /// Deactivate even when the guard would refuse, and at once (no grace
+    /// period): the operator checked that the catalogue really shrank.
     pub force: bool,
     /// In `changed` mode, dashboards older than this are fetched again.
     pub metadata_ttl: Duration,

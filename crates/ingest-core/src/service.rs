@@ -708,7 +708,13 @@ impl TrackSyncService {
                 finished_at: self.clock.now(),
                 listed: seen_slugs,
                 deactivate: guard.allowed,
-                deactivate_after_missing_runs: options.deactivate_after_missing_runs.max(1),
+                // Forced: the operator checked that the catalogue really
+                // shrank; no grace period either.
+                deactivate_after_missing_runs: if options.force {
+                    1
+                } else {
+                    options.deactivate_after_missing_runs.max(1)
+                },
                 clear_fields: drift::clears(&apply),
                 lease: ctx.job.as_ref().map(|j| j.lease),
             };
