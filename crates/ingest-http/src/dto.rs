@@ -87,6 +87,23 @@ impl From<core::Trigger> for Trigger {
     }
 }
 
+/// The values the `X-MRE-Trigger` request header accepts, exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TriggerHeaderValue {
+    Api,
+    Cron,
+}
+
+impl From<TriggerHeaderValue> for core::Trigger {
+    fn from(t: TriggerHeaderValue) -> Self {
+        match t {
+            TriggerHeaderValue::Api => Self::Api,
+            TriggerHeaderValue::Cron => Self::Cron,
+        }
+    }
+}
+
 /// Which dashboards a run fetches: `all`, `changed` (conditional requests
 /// where activity moved or the TTL passed) or `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

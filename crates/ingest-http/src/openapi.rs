@@ -1,9 +1,13 @@
 //! The OpenAPI document's frame: title, description, tags and the bearer
 //! security scheme required by default. The paths and schemas come from the
-//! handlers as they are registered (see `routes`).
+//! handlers as they are registered (see `routes`); [`complete`] then adds
+//! the answers every operation can get from the layers around the handlers.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
+
+use crate::auth;
 
 /// Name of the security scheme in `components.securitySchemes`.
 pub(crate) const BEARER: &str = "bearer";
@@ -43,4 +47,66 @@ impl Modify for BearerSecurity {
         );
         openapi.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     }
+}
+
+/// Declares, on every operation, the answers the layers around the handlers
+/// give whatever the route: `401` where a token is required (`auth`), and
+/// `408`, `413`, `414` (`limits` and the body limit). Each operation's own
+/// answers are declared on its handler; this adds only what is missing, so
+/// the document lists every status the server can produce for a request.
+pub(crate) fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for (path, item) in &mut doc.paths.paths {
+        let protected = auth::is_protected(path);
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error_response(description));
+            };
+            if protected {
+                add(
+                    "401",
+                    "`unauthorized`: no, malformed or unknown bearer token",
+                );
+            }
+            add(
+                "408",
+                "`request_timeout`: the request (body included) took longer than the server allows; the connection is closed",
+            );
+            add(
+                "413",
+                "`payload_too_large`: the request carries a body over the server's limit",
+            );
+            add(
+                "414",
+                "`uri_too_long`: the request target (path and query) is over 8 KiB",
+            );
+        }
+    }
+    doc
+}
+
+/// A response whose body is the error shape.
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
 }

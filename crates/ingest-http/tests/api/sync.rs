@@ -111,7 +111,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     let app = TestApp::new();
     let res = app
         .req(Method::POST, "/api/v1/tracks/sync")
-        .header("x-mre-trigger", "Cron")
+        .header("x-mre-trigger", "cron")
         .json(r#"{"metadata":"all","concurrency":64,"force":true}"#)
         .send()
         .await;
@@ -203,13 +203,16 @@ async fn invalid_options_are_422_and_enqueue_nothing() {
         );
         assert_eq!(res.error_code(), "invalid_request", "{body}");
     }
-    let res = app
-        .req(Method::POST, "/api/v1/tracks/sync")
-        .header("x-mre-trigger", "cli")
-        .send()
-        .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.error_code(), "invalid_header");
+    // The header's values are an enum in the document, matched exactly.
+    for trigger in ["cli", "Cron", "API", "cron,api", ""] {
+        let res = app
+            .req(Method::POST, "/api/v1/tracks/sync")
+            .header("x-mre-trigger", trigger)
+            .send()
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{trigger:?}");
+        assert_eq!(res.error_code(), "invalid_header", "{trigger:?}");
+    }
     assert!(lock(&app.queue.enqueued).is_empty());
 }
 
