@@ -3,6 +3,7 @@
 //! handlers as they are registered (see `routes`); [`complete`] then adds
 //! the answers every operation can get from the layers around the handlers.
 
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -54,6 +55,9 @@ impl Modify for BearerSecurity {
 /// `408`, `413`, `414` (`limits` and the body limit). Each operation's own
 /// answers are declared on its handler; this adds only what is missing, so
 /// the document lists every status the server can produce for a request.
+/// Also links each `202` (a job) to the operations on that job: a client,
+/// or a stateful test, follows `jobId` to them. Not to its report, which
+/// exists only once a worker has run the job.
 pub(crate) fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     for (path, item) in &mut doc.paths.paths {
         let protected = auth::is_protected(path);
@@ -69,6 +73,22 @@ pub(crate) fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
         ];
         for operation in operations.into_iter().flatten() {
             let responses = &mut operation.responses.responses;
+            if let Some(RefOr::T(accepted)) = responses.get_mut("202") {
+                for (name, operation_id) in [
+                    ("getJob", "get_job"),
+                    ("cancelJob", "cancel_job"),
+                    ("resumeJob", "resume_job"),
+                ] {
+                    accepted.links.insert(
+                        name.to_owned(),
+                        LinkBuilder::new()
+                            .operation_id(operation_id)
+                            .parameter("jobId", "$response.body#/jobId")
+                            .build()
+                            .into(),
+                    );
+                }
+            }
             let mut add = |status: &str, description: &str| {
                 responses
                     .entry(status.to_owned())

@@ -185,6 +185,9 @@ async fn invalid_options_are_422_and_enqueue_nothing() {
         r#"{"concurrency":0}"#,
         r#"{"concurrency":65}"#,
         r#"{"concurrency":-1}"#,
+        r#"{"concurrency":1.5}"#,
+        r#"{"concurrency":1e30}"#,
+        r#"{"concurrency":"4"}"#,
         r#"{"metadata":"some"}"#,
         r#"{"force":"yes"}"#,
         r#"{"concurency":4}"#,
@@ -454,4 +457,32 @@ async fn cancel_maps_the_queue_rules() {
     let body = res.json();
     assert_eq!(body["status"], "running");
     assert_eq!(body["cancelRequested"], true);
+}
+
+/// The document says `concurrency` is a JSON Schema integer, which `12.0`
+/// is; and a `null` body is no body, as the document says.
+#[tokio::test]
+async fn an_integral_number_and_a_null_body_are_accepted_as_documented() {
+    let app = TestApp::new();
+    let res = app
+        .req(Method::POST, "/api/v1/tracks/sync")
+        .json(r#"{"concurrency": 12.0, "force": null, "metadata": null}"#)
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    assert_eq!(lock(&app.queue.enqueued)[0].request.concurrency, Some(12));
+    let id = res.json()["jobId"].as_str().expect("jobId").to_owned();
+    app.req(Method::POST, &format!("/api/v1/tracks/sync/{id}/cancel"))
+        .send()
+        .await;
+
+    let res = app
+        .req(Method::POST, "/api/v1/tracks/sync")
+        .json("null")
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    let job = &lock(&app.queue.enqueued)[1];
+    assert_eq!(job.request.concurrency, None);
+    assert!(!job.request.force);
 }
