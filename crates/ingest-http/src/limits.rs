@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 
 /// Longest request target (path and query) accepted: 8 KiB. Every route's
-/// target is far shorter; hyper's own limit (64 KiB, answered with an empty
-/// body) is never reached first.
+/// target is far shorter. (hyper refuses a target over 64 KiB itself, before
+/// the router runs; `server` gives that answer the error shape too.)
 pub(crate) const MAX_URI_LEN: usize = 8 * 1024;
 
 /// Middleware: `414 uri_too_long` for a request target over [`MAX_URI_LEN`].

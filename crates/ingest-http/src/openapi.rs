@@ -52,7 +52,7 @@ impl Modify for BearerSecurity {
 
 /// Declares, on every operation, the answers the layers around the handlers
 /// give whatever the route: `401` where a token is required (`auth`), and
-/// `408`, `413`, `414` (`limits` and the body limit). Each operation's own
+/// `408`, `413`, `414`, `431` (`limits`, the body limit, `server`). Each operation's own
 /// answers are declared on its handler; this adds only what is missing, so
 /// the document lists every status the server can produce for a request.
 /// Also links each `202` (a job) to the operations on that job: a client,
@@ -111,6 +111,10 @@ pub(crate) fn complete(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
             add(
                 "414",
                 "`uri_too_long`: the request target (path and query) is over 8 KiB",
+            );
+            add(
+                "431",
+                "`headers_too_large`: the request head is over 64 KiB; the connection is closed",
             );
         }
     }

@@ -13,6 +13,10 @@
 //!   default is ~400 KiB), so a few thousand half-sent heads cost little
 //!   memory.
 //!
+//! - the answers hyper gives by itself to a request it cannot parse (`400`,
+//!   a request target over 64 KiB `414`, a head too large `431`) carry the
+//!   JSON error shape like every other answer (see [`ParseErrorBodies`]).
+//!
 //! Each connection is its own task; one that is waiting for bytes costs no
 //! CPU, so `/healthz` keeps answering while hundreds of them are held open.
 //! The bound on a whole request (body included) is the router's own
@@ -20,6 +24,8 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::Router;
@@ -36,10 +42,11 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on open connections: 2048.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 
-/// Largest request head a connection buffers (request line and headers).
-/// A longer one is refused by hyper with `431` and the connection closed;
-/// the router refuses a request target over `limits::MAX_URI_LEN` (8 KiB)
-/// with `414` in the error shape before that.
+/// Largest request head a connection buffers while waiting for the rest of
+/// it (request line and headers; one read may bring a little more). A
+/// longer one is refused by hyper with `431` and the connection closed; the
+/// router refuses a request target over `limits::MAX_URI_LEN` (8 KiB) with
+/// `414` long before that.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// How the listener treats connections.
@@ -138,7 +145,8 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
-    let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    let io = ParseErrorBodies::new(TokioIo::new(stream));
+    let connection = builder.serve_connection(io, TowerToHyperService::new(app));
     let mut connection = std::pin::pin!(connection);
     let mut stopping = false;
     loop {
@@ -170,4 +178,159 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// The automatic answers hyper writes, before any service runs, to a
+/// request it cannot parse: the status line and headers exactly as hyper
+/// 1.x encodes them (lower-case names, `connection: close`, an empty body),
+/// and the body each gets instead.
+const PARSE_ERRORS: [(&[u8], &str); 3] = [
+    (
+        b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n",
+        r#"{"error":{"code":"bad_request","message":"the request is not valid HTTP/1.1"}}"#,
+    ),
+    (
+        b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-length: 0\r\n",
+        r#"{"error":{"code":"uri_too_long","message":"the request target exceeds the limit of 8192 bytes"}}"#,
+    ),
+    (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n",
+        r#"{"error":{"code":"headers_too_large","message":"the request head exceeds the limit of 65536 bytes"}}"#,
+    ),
+];
+
+/// A connection's I/O that gives hyper's automatic parse-error answers the
+/// API's error shape: hyper offers no hook for them, so their head (which
+/// no answer of ours can match: ours always carry a JSON body) is
+/// recognised as it is written and replaced by the same head with a JSON
+/// body. Vectored writes are declined so that hyper hands over each head
+/// in one buffer.
+struct ParseErrorBodies<T> {
+    inner: T,
+    /// A rewritten answer not yet written in full, and how much of it is.
+    pending: Vec<u8>,
+    written: usize,
+}
+
+impl<T> ParseErrorBodies<T> {
+    fn new(inner: T) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+            written: 0,
+        }
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> ParseErrorBodies<T> {
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.written < self.pending.len() {
+            let n =
+                ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        self.pending.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// `buf` with hyper's automatic parse-error answer in it given a JSON body,
+/// or `None` when it holds none.
+fn with_error_body(buf: &[u8]) -> Option<Vec<u8>> {
+    PARSE_ERRORS.iter().find_map(|(head, body)| {
+        let start = buf.windows(head.len()).position(|w| w == *head)?;
+        let after = start + head.len();
+        let end = after + buf[after..].windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let (status_line, _) = head.split_at(head.len() - b"content-length: 0\r\n".len());
+        let mut out = Vec::with_capacity(buf.len() + body.len() + 64);
+        out.extend_from_slice(&buf[..start]);
+        out.extend_from_slice(status_line);
+        out.extend_from_slice(b"content-type: application/json\r\n");
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        out.extend_from_slice(&buf[after..end]);
+        out.extend_from_slice(body.as_bytes());
+        out.extend_from_slice(&buf[end..]);
+        Some(out)
+    })
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for ParseErrorBodies<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for ParseErrorBodies<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        ready!(this.drain(cx))?;
+        // Only a response head can start with a status line; a body never
+        // shares a buffer with an automatic answer's head.
+        if buf.starts_with(b"HTTP/1.1 4")
+            && let Some(rewritten) = with_error_body(buf)
+        {
+            this.pending = rewritten;
+            // Taken over in full: what is left is written by the next
+            // write, flush or shutdown.
+            if let Poll::Ready(Err(e)) = this.drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.drain(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.drain(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hypers_automatic_answers_get_a_json_body() {
+        let head = b"HTTP/1.1 414 URI Too Long\r\nconnection: close\r\ncontent-length: 0\r\ndate: Sun, 06 Dec 2026 11:01:15 GMT\r\n\r\n";
+        let out = String::from_utf8(with_error_body(head).expect("rewritten")).expect("utf8");
+        let (head, body) = out.split_once("\r\n\r\n").expect("head");
+        assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\nconnection: close\r\n"));
+        assert!(head.contains("content-type: application/json\r\n"));
+        assert!(head.contains(&format!("content-length: {}\r\n", body.len())));
+        assert!(head.ends_with("date: Sun, 06 Dec 2026 11:01:15 GMT"));
+        let body: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(body["error"]["code"], "uri_too_long");
+    }
+
+    #[test]
+    fn the_apis_own_answers_are_left_alone() {
+        let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 60\r\ndate: Sun, 06 Dec 2026 11:01:15 GMT\r\n\r\n";
+        assert_eq!(with_error_body(ours), None);
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(with_error_body(ok), None);
+    }
 }

@@ -177,3 +177,41 @@ async fn past_the_connection_cap_new_connections_are_closed_at_once() {
     let (status, _) = healthz(addr).await;
     assert_eq!(status, "HTTP/1.1 200 OK");
 }
+
+/// What hyper answers by itself, before the router runs, to a request it
+/// cannot parse carries the error shape too: a request target hyper refuses
+/// (over 64 KiB) and a malformed head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_to_unparsable_requests_carry_the_error_shape() {
+    let addr = start(config(Duration::from_secs(5))).await;
+    let long_target = format!(
+        "GET /healthz?{} HTTP/1.1\r\nHost: test\r\n\r\n",
+        "q".repeat(70_000)
+    );
+    for (request, status, code) in [
+        (long_target.into_bytes(), "414 URI Too Long", "uri_too_long"),
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: test\r\nno colon here\r\n\r\n".to_vec(),
+            "400 Bad Request",
+            "bad_request",
+        ),
+    ] {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(&request).await.expect("write");
+        let response = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+        let response = String::from_utf8(response).expect("utf8");
+        let (head, body) = response.split_once("\r\n\r\n").expect("a response");
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{head}"
+        );
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{head}"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(body["error"]["message"].is_string());
+    }
+}
