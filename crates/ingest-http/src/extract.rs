@@ -15,9 +15,10 @@ use crate::error::{ApiError, code};
 pub(crate) const TRIGGER_HEADER: &str = "x-mre-trigger";
 
 /// A JSON body whose fields are all optional: no body (or only whitespace)
-/// and the JSON `null` are `T::default()`. A body must be `application/json` (415 otherwise);
-/// malformed JSON is 400 `invalid_json`; JSON of the wrong shape (unknown
-/// field, wrong type, unknown enum value) is 422 `invalid_request`.
+/// and the JSON `null` are `T::default()`. A body must be
+/// `application/json` (415 otherwise); malformed JSON is 400
+/// `invalid_json`; JSON of the wrong shape (unknown field, wrong type,
+/// unknown enum value) is 422 `invalid_request`.
 #[derive(Debug)]
 pub(crate) struct OptionalJson<T>(pub(crate) T);
 
