@@ -111,15 +111,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         },
         scrape_enabled: args.liverc.scrape_enabled,
         body_limit: args.api.body_limit_bytes,
+        request_timeout: args.api.request_timeout(),
+        database_timeout: args.api.database_timeout(),
         clock: Arc::new(ingest_core::SystemClock),
+    };
+    let server_config = ingest_http::ServerConfig {
+        header_read_timeout: args.api.header_read_timeout(),
+        max_connections: usize::try_from(args.api.max_connections).unwrap_or(usize::MAX),
     };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
     announce_listening(addr)?;
 
     let shutdown = shutdown_signal();
-    let server = axum::serve(listener, ingest_http::router(state))
-        .with_graceful_shutdown(until_true(shutdown.clone()));
+    let server = ingest_http::serve(
+        listener,
+        ingest_http::router(state),
+        server_config,
+        until_true(shutdown.clone()),
+    );
     if let Some(worker) = worker {
         let (server, ()) = tokio::join!(server, worker.run(shutdown));
         server?;

@@ -3,6 +3,10 @@
 //! (`ingest_app::remote`), against the simulator on loopback. Checks the
 //! first stdout line, enqueue → wait → succeeded (exit code 0), "skipped"
 //! (4) while a run is active, 2 on a bad token, and a clean exit on SIGTERM.
+//! Then the API under hostile conditions: a client that never finishes its
+//! request head is cut off at the configured timeout, and with PostgreSQL
+//! gone (behind a proxy the test breaks: a silent network, a closed port,
+//! connections reset) every database route answers `503` within 5 s.
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -11,6 +15,12 @@ use std::time::{Duration, Instant};
 
 use ingest_app::remote::{RemoteSyncArgs, remote_sync};
 use liverc_sim::{SimConfig, Simulator};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+#[expect(dead_code, reason = "this binary uses only the Postgres test database")]
+mod support;
 
 const TOKEN: &str = "process-test-token-0123456789";
 
@@ -226,4 +236,315 @@ async fn the_api_alone_starts_without_the_settings_only_syncs_use() {
         "the error names the setting: {stderr}"
     );
     assert!(refused.stdout.is_empty(), "it never listened");
+}
+
+/// `ingest-api` alone (no worker) on SQLite with a one-second header-read
+/// timeout: a client that sends half a request head is disconnected after
+/// that second, without a response, while `/healthz` answers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_cuts_off_a_client_that_never_finishes_its_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = start(api_command(
+        dir.path(),
+        &[],
+        &[("MRE_API_HEADER_READ_TIMEOUT_SECONDS", "1".to_owned())],
+    ));
+    let addr: SocketAddr = api
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("ip:port");
+
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /api/v1/tracks HTTP/1.1\r\nHost: test\r\nAuthor")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    let health = reqwest::Client::new()
+        .get(format!("{}/healthz", api.base))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .expect("healthz answers while the slow client is held");
+    assert_eq!(health.status(), 200);
+    let healthz_latency = started.elapsed();
+
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut received))
+        .await
+        .expect("the slow client is disconnected within 5 s");
+    let cut_off = started.elapsed();
+    assert!(closed.is_ok() || received.is_empty());
+    assert!(received.is_empty(), "no response to half a request");
+    assert!(
+        cut_off >= Duration::from_millis(900) && cut_off < Duration::from_millis(2500),
+        "cut off after {cut_off:?}"
+    );
+    eprintln!("slow client cut off after {cut_off:?}; /healthz meanwhile in {healthz_latency:?}");
+}
+
+/// What the proxy between the API and PostgreSQL does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Forwards both ways.
+    Up,
+    /// Accepts connections and never answers; open connections go silent
+    /// too (a partition, a hung server): the case no error reveals.
+    Silent,
+    /// The port is closed: connections are refused (a stopped server).
+    Refused,
+    /// Accepts connections and closes them at once; open ones are closed.
+    Reset,
+}
+
+/// A TCP proxy on loopback in front of PostgreSQL whose link the test
+/// breaks and mends.
+struct PgProxy {
+    addr: SocketAddr,
+    link: watch::Sender<Link>,
+}
+
+impl PgProxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (link, rx) = watch::channel(Link::Up);
+        tokio::spawn(proxy_loop(listener, addr, upstream, rx));
+        Self { addr, link }
+    }
+
+    fn set(&self, link: Link) {
+        self.link.send_replace(link);
+    }
+}
+
+async fn proxy_loop(
+    listener: TcpListener,
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    mut link: watch::Receiver<Link>,
+) {
+    let mut listener = Some(listener);
+    loop {
+        let now = *link.borrow_and_update();
+        if now == Link::Refused {
+            // Closing the listening socket is what makes connects refused.
+            listener = None;
+        } else if listener.is_none() {
+            listener = Some(TcpListener::bind(addr).await.expect("the port again"));
+        }
+        let Some(open) = &listener else {
+            if link.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        tokio::select! {
+            changed = link.changed() => if changed.is_err() { return },
+            accepted = open.accept() => {
+                if let Ok((client, _)) = accepted {
+                    tokio::spawn(proxy_connection(client, upstream, link.clone()));
+                }
+            }
+        }
+    }
+}
+
+async fn proxy_connection(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    mut link: watch::Receiver<Link>,
+) {
+    let now = *link.borrow_and_update();
+    match now {
+        Link::Up => {}
+        Link::Silent => {
+            // Hold it without a byte until the link changes.
+            change_from(&mut link, Link::Silent).await;
+            return;
+        }
+        Link::Refused | Link::Reset => return,
+    }
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        broken = change_from(&mut link, Link::Up) => {
+            // A silent link keeps both sockets open and forwards nothing
+            // until it changes again; the others drop them now.
+            if broken == Some(Link::Silent) {
+                change_from(&mut link, Link::Silent).await;
+            }
+        }
+    }
+}
+
+/// The link's next state other than `from` (`None`: the test is over).
+async fn change_from(link: &mut watch::Receiver<Link>, from: Link) -> Option<Link> {
+    link.wait_for(|l| *l != from).await.ok().map(|l| *l)
+}
+
+/// `url` with its `host:port` replaced by `proxy`, and the original `host:port`.
+fn through_proxy(url: &str, proxy: SocketAddr) -> (String, SocketAddr) {
+    let (scheme, rest) = url.split_once("://").expect("scheme");
+    let (userinfo, rest) = rest.rsplit_once('@').map_or(("", rest), |(u, r)| (u, r));
+    let (host_port, path) = rest.split_once('/').expect("a database name");
+    let upstream = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    let upstream: SocketAddr = upstream
+        .replace("localhost", "127.0.0.1")
+        .parse()
+        .expect("an IP address and port in the test database URL");
+    let at = if userinfo.is_empty() { "" } else { "@" };
+    (format!("{scheme}://{userinfo}{at}{proxy}/{path}"), upstream)
+}
+
+/// One request; its status, `error.code` (if any) and how long it took.
+async fn timed(
+    http: &reqwest::Client,
+    method: &str,
+    url: String,
+) -> (u16, Option<String>, Duration) {
+    let started = Instant::now();
+    let method: reqwest::Method = method.parse().expect("method");
+    let response = http
+        .request(method, &url)
+        .bearer_auth(TOKEN)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: no answer: {e}"));
+    let status = response.status().as_u16();
+    let body: serde_json::Value =
+        serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or_default();
+    let code = body["error"]["code"].as_str().map(str::to_owned);
+    (status, code, started.elapsed())
+}
+
+/// `ingest-api` on PostgreSQL through [`PgProxy`]. Every database route of
+/// the served OpenAPI document (every `/api/v1` operation) is called with
+/// the link up, then silent, refused and reset: each must answer `503
+/// unavailable` within 5 s (`/readyz` `503 not_ready`), while `/healthz`
+/// stays `200`. Mended, the API serves again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgres_gone_every_database_route_answers_503_within_5_s() {
+    const BOUND: Duration = Duration::from_secs(5);
+    let db = support::TestDb::new().await;
+    let placeholder: SocketAddr = "127.0.0.1:9".parse().expect("addr");
+    let (_, upstream) = through_proxy(&db.url, placeholder);
+    let proxy = PgProxy::start(upstream).await;
+    let (proxied_url, _) = through_proxy(&db.url, proxy.addr);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = start(api_command(
+        dir.path(),
+        &[],
+        &[("DATABASE_URL", proxied_url)],
+    ));
+    let http = reqwest::Client::new();
+
+    // A job to address: enqueued (no worker: it stays queued).
+    let enqueued = http
+        .post(format!("{}/api/v1/tracks/sync", api.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("enqueue");
+    assert_eq!(enqueued.status(), 202);
+    let job: serde_json::Value =
+        serde_json::from_str(&enqueued.text().await.expect("body")).expect("json");
+    let job_id = job["jobId"].as_str().expect("jobId").to_owned();
+
+    // The database routes, from the document the API serves.
+    let doc = http
+        .get(format!("{}/api/openapi.json", api.base))
+        .send()
+        .await
+        .expect("document")
+        .text()
+        .await
+        .expect("body");
+    let doc: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for method in item.as_object().expect("path item").keys() {
+            routes.push((method.to_uppercase(), path.replace("{jobId}", &job_id)));
+        }
+    }
+    assert_eq!(routes.len(), 8, "{routes:?}");
+
+    // Up: every route answers, none with a server error.
+    for (method, path) in &routes {
+        let (status, code, _) = timed(&http, method, format!("{}{path}", api.base)).await;
+        assert!(status < 500, "{method} {path}: {status} {code:?}");
+    }
+
+    for link in [Link::Silent, Link::Refused, Link::Reset] {
+        proxy.set(link);
+        let calls = routes.iter().map(|(method, path)| {
+            let http = http.clone();
+            let url = format!("{}{path}", api.base);
+            async move { (method, path, timed(&http, method, url).await) }
+        });
+        let (results, ready, health) = tokio::join!(
+            futures::future::join_all(calls),
+            timed(&http, "GET", format!("{}/readyz", api.base)),
+            async {
+                // Liveness does not depend on the database.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                timed(&http, "GET", format!("{}/healthz", api.base)).await
+            },
+        );
+        let mut slowest = Duration::ZERO;
+        for (method, path, (status, code, took)) in results {
+            assert_eq!(
+                (status, code.as_deref()),
+                (503, Some("unavailable")),
+                "{link:?}: {method} {path}"
+            );
+            assert!(took <= BOUND, "{link:?}: {method} {path} took {took:?}");
+            slowest = slowest.max(took);
+        }
+        assert_eq!(
+            (ready.0, ready.1.as_deref()),
+            (503, Some("not_ready")),
+            "{link:?}"
+        );
+        assert!(ready.2 <= BOUND, "{link:?}: /readyz took {:?}", ready.2);
+        assert_eq!(health.0, 200, "{link:?}: /healthz");
+        assert!(
+            health.2 < Duration::from_secs(1),
+            "{link:?}: /healthz took {:?}",
+            health.2
+        );
+        eprintln!(
+            "link {link:?}: {} database routes answered 503, slowest in {slowest:?}; /readyz 503 in {:?}; /healthz 200 in {:?}",
+            routes.len(),
+            ready.2,
+            health.2
+        );
+    }
+
+    // Mended: the same process serves again.
+    proxy.set(Link::Up);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _, _) = timed(&http, "GET", format!("{}/api/v1/tracks", api.base)).await;
+        let (ready, _, _) = timed(&http, "GET", format!("{}/readyz", api.base)).await;
+        if status == 200 && ready == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not serving again: {status}, /readyz {ready}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(api);
 }

@@ -501,6 +501,39 @@ pub struct ApiSettings {
         default_value_t = 65_536
     )]
     pub body_limit_bytes: usize,
+    /// Seconds a connection may take to send a complete request head
+    /// (request line and headers), idle keep-alive waits included; a slower
+    /// one is closed.
+    #[arg(long = "api-header-read-timeout-seconds", env = "MRE_API_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a whole request may take, body included; past it the answer
+    /// is `408 request_timeout`.
+    #[arg(long = "api-request-timeout-seconds", env = "MRE_API_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+    /// Seconds the database work of one request may take (waiting for a
+    /// connection included); past it the answer is `503 unavailable`.
+    #[arg(long = "api-database-timeout-seconds", env = "MRE_API_DATABASE_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub database_timeout_seconds: u64,
+    /// Connections open at once; past it new ones are closed at once.
+    #[arg(long = "api-max-connections", env = "MRE_API_MAX_CONNECTIONS", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+}
+
+impl ApiSettings {
+    /// [`header_read_timeout_seconds`](Self::header_read_timeout_seconds) as a duration.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds)
+    }
+
+    /// [`request_timeout_seconds`](Self::request_timeout_seconds) as a duration.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// [`database_timeout_seconds`](Self::database_timeout_seconds) as a duration.
+    pub fn database_timeout(&self) -> Duration {
+        Duration::from_secs(self.database_timeout_seconds)
+    }
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -508,6 +541,13 @@ impl std::fmt::Debug for ApiSettings {
         f.debug_struct("ApiSettings")
             .field("admin_tokens", &"***")
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field(
+                "header_read_timeout_seconds",
+                &self.header_read_timeout_seconds,
+            )
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("database_timeout_seconds", &self.database_timeout_seconds)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }

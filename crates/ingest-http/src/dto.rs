@@ -87,6 +87,23 @@ impl From<core::Trigger> for Trigger {
     }
 }
 
+/// The values the `X-MRE-Trigger` request header accepts, exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TriggerHeaderValue {
+    Api,
+    Cron,
+}
+
+impl From<TriggerHeaderValue> for core::Trigger {
+    fn from(t: TriggerHeaderValue) -> Self {
+        match t {
+            TriggerHeaderValue::Api => Self::Api,
+            TriggerHeaderValue::Cron => Self::Cron,
+        }
+    }
+}
+
 /// Which dashboards a run fetches: `all`, `changed` (conditional requests
 /// where activity moved or the TTL passed) or `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -154,9 +171,37 @@ pub(crate) struct SyncRequest {
     /// Dashboards fetched at once, 1–64 (the connector's own cap still
     /// applies). Default: the worker's configuration.
     #[schema(minimum = 1, maximum = 64)]
+    #[serde(default, deserialize_with = "integer")]
     pub(crate) concurrency: Option<usize>,
     /// Deactivate even when the guard would refuse. Default false.
     pub(crate) force: Option<bool>,
+}
+
+/// An optional JSON integer as JSON Schema counts them: `12` and `12.0`
+/// alike (the document says `type: integer`, which admits both), anything
+/// with a fraction, negative or too large refused.
+fn integer<'de, D>(deserializer: D) -> Result<Option<usize>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::{Error, Unexpected};
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let value = match (number.as_u64(), number.as_f64()) {
+        (Some(n), _) => usize::try_from(n).ok(),
+        // Exactly integral and within what f64 holds exactly.
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f) => {
+            usize::try_from(f as u64).ok()
+        }
+        _ => None,
+    };
+    value.map(Some).ok_or_else(|| {
+        D::Error::invalid_value(
+            Unexpected::Other(&number.to_string()),
+            &"a non-negative integer",
+        )
+    })
 }
 
 /// The options a job runs with.

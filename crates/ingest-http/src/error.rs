@@ -8,6 +8,7 @@
 //! reach a client.
 
 use std::fmt::Display;
+use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +31,8 @@ pub(crate) mod code {
     pub(crate) const INVALID_REQUEST: &str = "invalid_request";
     pub(crate) const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub(crate) const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub(crate) const URI_TOO_LONG: &str = "uri_too_long";
+    pub(crate) const REQUEST_TIMEOUT: &str = "request_timeout";
     pub(crate) const SYNC_ACTIVE: &str = "sync_active";
     pub(crate) const INVALID_STATE: &str = "invalid_state";
     pub(crate) const SCRAPE_DISABLED: &str = "scrape_disabled";
@@ -127,6 +130,26 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn uri_too_long(limit: usize) -> Self {
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            code::URI_TOO_LONG,
+            format!("the request target exceeds the limit of {limit} bytes"),
+        )
+    }
+
+    /// The request (its body included) took longer than the server allows.
+    pub(crate) fn request_timeout(limit: Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            code::REQUEST_TIMEOUT,
+            format!(
+                "the request was not completed within {} s",
+                limit.as_secs_f64()
+            ),
+        )
+    }
+
     pub(crate) fn scrape_disabled() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -142,6 +165,15 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             code::UNAVAILABLE,
             "a backing service is unavailable; try again later",
+        )
+    }
+
+    /// The database did not answer within the request's database budget
+    /// (a pool that cannot connect, a server that stopped answering).
+    pub(crate) fn database_timeout(limit: Duration) -> Self {
+        Self::unavailable(
+            "database",
+            &format_args!("no answer within {} s", limit.as_secs_f64()),
         )
     }
 

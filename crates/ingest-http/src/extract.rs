@@ -8,15 +8,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use ingest_core::{JobId, Trigger};
 use serde::de::DeserializeOwned;
 
+use crate::dto::TriggerHeaderValue;
 use crate::error::{ApiError, code};
 
 /// The header cron sets on the sync route: `X-MRE-Trigger: cron`.
 pub(crate) const TRIGGER_HEADER: &str = "x-mre-trigger";
 
 /// A JSON body whose fields are all optional: no body (or only whitespace)
-/// is `T::default()`. A body must be `application/json` (415 otherwise);
-/// malformed JSON is 400 `invalid_json`; JSON of the wrong shape (unknown
-/// field, wrong type, unknown enum value) is 422 `invalid_request`.
+/// and the JSON `null` are `T::default()`. A body must be
+/// `application/json` (415 otherwise); malformed JSON is 400
+/// `invalid_json`; JSON of the wrong shape (unknown field, wrong type,
+/// unknown enum value) is 422 `invalid_request`.
 #[derive(Debug)]
 pub(crate) struct OptionalJson<T>(pub(crate) T);
 
@@ -52,15 +54,17 @@ where
                 "the request body must be JSON (`Content-Type: application/json`)",
             ));
         }
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
-            // serde_json's messages describe the client's input (position,
-            // field names), never our internals.
-            if e.is_data() {
-                ApiError::unprocessable(format!("invalid request body: {e}"))
-            } else {
-                ApiError::bad_request(code::INVALID_JSON, format!("malformed JSON: {e}"))
-            }
-        })
+        serde_json::from_slice::<Option<T>>(&bytes)
+            .map(|body| Self(body.unwrap_or_default()))
+            .map_err(|e| {
+                // serde_json's messages describe the client's input (position,
+                // field names), never our internals.
+                if e.is_data() {
+                    ApiError::unprocessable(format!("invalid request body: {e}"))
+                } else {
+                    ApiError::bad_request(code::INVALID_JSON, format!("malformed JSON: {e}"))
+                }
+            })
     }
 }
 
@@ -100,7 +104,8 @@ where
     }
 }
 
-/// The `{jobId}` of a path; not a UUID is 400 `invalid_job_id`.
+/// The `{jobId}` of a path; anything but a UUID in its hyphenated form
+/// (`format: uuid`: 36 characters, either case) is 400 `invalid_job_id`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct JobIdPath(pub(crate) JobId);
 
@@ -115,11 +120,17 @@ where
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| invalid())?;
+        // `Uuid::parse_str` also takes the simple, braced and URN forms,
+        // which the document's `format: uuid` does not allow.
+        if raw.len() != 36 {
+            return Err(invalid());
+        }
         raw.parse().map(Self).map_err(|_| invalid())
     }
 }
 
 /// The trigger of an enqueue: `api` unless `X-MRE-Trigger` says `cron`.
+/// The value is matched exactly, as the document's enum declares it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TriggerHeader(pub(crate) Trigger);
 
@@ -133,14 +144,17 @@ where
         let Some(value) = parts.headers.get(TRIGGER_HEADER) else {
             return Ok(Self(Trigger::Api));
         };
-        match value.to_str().map(|v| v.trim().to_ascii_lowercase()) {
-            Ok(v) if v == "api" => Ok(Self(Trigger::Api)),
-            Ok(v) if v == "cron" => Ok(Self(Trigger::Cron)),
-            _ => Err(ApiError::bad_request(
-                code::INVALID_HEADER,
-                "X-MRE-Trigger must be `api` or `cron`",
-            )),
-        }
+        let value = match value.as_bytes() {
+            b"api" => TriggerHeaderValue::Api,
+            b"cron" => TriggerHeaderValue::Cron,
+            _ => {
+                return Err(ApiError::bad_request(
+                    code::INVALID_HEADER,
+                    "X-MRE-Trigger must be `api` or `cron`",
+                ));
+            }
+        };
+        Ok(Self(value.into()))
     }
 }
 

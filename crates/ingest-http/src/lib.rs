@@ -5,8 +5,10 @@ mod auth;
 mod dto;
 mod error;
 mod extract;
+mod limits;
 mod openapi;
 mod routes;
+mod server;
 mod state;
 
 use std::sync::Arc;
@@ -21,18 +23,24 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::{AdminTokens, MIN_TOKEN_LEN, TokenError};
-pub use state::{ApiState, DEFAULT_BODY_LIMIT, JobDefaults, MetricsEndpoint};
+pub use server::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, ServerConfig, serve};
+pub use state::{
+    ApiState, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, JobDefaults,
+    MetricsEndpoint,
+};
 
 use crate::error::{ApiError, code};
 
 /// The whole HTTP application: every route, authentication of `/api/`, the
-/// body limit, the error shape for unknown routes and methods, and request
-/// tracing. Serve it with `axum::serve`.
+/// body, request-target and request-time limits, the error shape for
+/// unknown routes and methods, and request tracing. Serve it with [`serve`],
+/// which adds the connection limits (`axum::serve` works too, without them).
 pub fn router(state: ApiState) -> Router {
     if state.admin_tokens.is_empty() {
         tracing::warn!("no admin token configured: every /api/ request will be refused with 401");
     }
     let body_limit = state.body_limit;
+    let request_timeout = state.request_timeout;
     let state = Arc::new(state);
     let (api, _document) = routes::documented().split_for_parts();
     // The static `/admin` page is merged into this router; it is public, and
@@ -51,6 +59,13 @@ pub fn router(state: ApiState) -> Router {
             body_limit,
             body_limit_error,
         ))
+        // Outside authentication: a target too long to consider is refused
+        // before anything else is done with it.
+        .layer(middleware::from_fn(limits::uri_length))
+        .layer(middleware::from_fn_with_state(
+            request_timeout,
+            limits::request_timeout,
+        ))
         // Outermost but for tracing: every `/admin` response, errors and
         // 401s included, carries the page's security headers.
         .layer(middleware::from_fn(admin::security_headers))
@@ -64,7 +79,7 @@ pub fn router(state: ApiState) -> Router {
 /// The OpenAPI 3.1 document of every route [`router`] serves (also served
 /// at `/api/openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes::documented().into_openapi()
+    openapi::complete(routes::documented().into_openapi())
 }
 
 /// Any 413 (the limit layer answers before a handler runs, with an empty

@@ -3,6 +3,7 @@
 //! request behind an `Arc`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::HeaderValue;
 use ingest_core::{Clock, JobQueue, MetadataMode, ReportArchive, SOURCE_LIVERC, TrackRepository};
@@ -11,6 +12,15 @@ use crate::auth::AdminTokens;
 
 /// Default request-body limit: 64 KiB (the only body is a few fields of JSON).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Default bound on a whole request, from its head being read to the
+/// response being ready (reading the body included): 30 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default bound on the database work of one request (waiting for a pooled
+/// connection included): 3 s, after which the route answers
+/// `503 unavailable`; also how long `/readyz` waits.
+pub const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Everything [`router`](crate::router) needs.
 ///
@@ -24,6 +34,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 ///     job_defaults: JobDefaults { max_attempts: 3, ..JobDefaults::default() },
 ///     scrape_enabled: config.scrape_enabled,
 ///     body_limit: ingest_http::DEFAULT_BODY_LIMIT,
+///     request_timeout: ingest_http::DEFAULT_REQUEST_TIMEOUT,
+///     database_timeout: ingest_http::DEFAULT_DATABASE_TIMEOUT,
 ///     clock: Arc::new(ingest_core::SystemClock),
 /// });
 /// ```
@@ -46,6 +58,14 @@ pub struct ApiState {
     pub scrape_enabled: bool,
     /// Largest request body accepted, in bytes ([`DEFAULT_BODY_LIMIT`]).
     pub body_limit: usize,
+    /// Longest a request may take, body read included
+    /// ([`DEFAULT_REQUEST_TIMEOUT`]); past it the answer is
+    /// `408 request_timeout` and the connection is closed.
+    pub request_timeout: Duration,
+    /// Longest the database work of one request may take
+    /// ([`DEFAULT_DATABASE_TIMEOUT`]); past it the answer is
+    /// `503 unavailable` (`503 not_ready` on `/readyz`).
+    pub database_timeout: Duration,
     /// "Now", for the elapsed time of running jobs.
     pub clock: Arc<dyn Clock>,
 }
@@ -57,6 +77,8 @@ impl std::fmt::Debug for ApiState {
             .field("job_defaults", &self.job_defaults)
             .field("scrape_enabled", &self.scrape_enabled)
             .field("body_limit", &self.body_limit)
+            .field("request_timeout", &self.request_timeout)
+            .field("database_timeout", &self.database_timeout)
             .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }

@@ -153,6 +153,8 @@ pub(crate) async fn serve_api(
         },
         scrape_enabled,
         body_limit: ingest_http::DEFAULT_BODY_LIMIT,
+        request_timeout: ingest_http::DEFAULT_REQUEST_TIMEOUT,
+        database_timeout: ingest_http::DEFAULT_DATABASE_TIMEOUT,
         clock: Arc::new(ingest_core::SystemClock),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -160,7 +162,13 @@ pub(crate) async fn serve_api(
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, ingest_http::router(state)).await;
+        let _ = ingest_http::serve(
+            listener,
+            ingest_http::router(state),
+            ingest_http::ServerConfig::default(),
+            std::future::pending(),
+        )
+        .await;
     });
     format!("http://{addr}")
 }

@@ -3,7 +3,6 @@
 //! (`/api/openapi.json`).
 
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -13,10 +12,6 @@ use axum::response::{IntoResponse, Response};
 use super::Shared;
 use crate::dto::ProbeStatus;
 use crate::error::{ApiError, ErrorBody, code};
-
-/// How long `/readyz` waits for the database before answering 503: a probe
-/// must answer within its own timeout even when a pool is exhausted.
-const READY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Liveness: the process serves HTTP. Always 200; checks nothing else, so a
 /// database outage does not get the process restarted.
@@ -32,7 +27,9 @@ pub(crate) async fn healthz() -> Json<ProbeStatus> {
 }
 
 /// Readiness: the database answers (the track repository and the job
-/// queue, one cheap query each, within 3 s).
+/// queue, one cheap query each, within the API's database timeout, 3 s by
+/// default: a probe must answer within its own timeout even when the
+/// database is unreachable or a pool is exhausted).
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -57,12 +54,13 @@ pub(crate) async fn readyz(State(state): State<Shared>) -> Result<Json<ProbeStat
         }
         true
     };
-    match tokio::time::timeout(READY_TIMEOUT, checks).await {
+    let limit = state.database_timeout;
+    match tokio::time::timeout(limit, checks).await {
         Ok(true) => Ok(Json(ProbeStatus { status: "ready" })),
         Ok(false) => Err(not_ready()),
         Err(_) => {
             tracing::warn!(
-                timeout_seconds = READY_TIMEOUT.as_secs(),
+                timeout_seconds = limit.as_secs_f64(),
                 "readiness: database timed out"
             );
             Err(not_ready())

@@ -7,7 +7,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::Shared;
+use super::{Shared, archive_failure, database};
 use crate::dto::{QualityHistory, RunQualityView};
 use crate::error::{ApiError, ErrorBody, code};
 use crate::extract::ApiQuery;
@@ -39,6 +39,7 @@ pub(crate) struct QualityQuery {
         (status = 400, description = "`invalid_query`: `runs` outside 1–100", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
 )]
 pub(crate) async fn quality_history(
@@ -53,7 +54,13 @@ pub(crate) async fn quality_history(
         ));
     }
     let source = state.job_defaults.source.clone();
-    let history = state.reports.quality_history(&source, runs).await?;
+    let history = database(&state, async {
+        match state.reports.quality_history(&source, runs).await {
+            Ok(history) => Ok(history),
+            Err(e) => Err(archive_failure(&state, e).await),
+        }
+    })
+    .await?;
     Ok(Json(QualityHistory {
         source,
         runs: history.into_iter().map(RunQualityView::from).collect(),

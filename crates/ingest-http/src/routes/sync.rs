@@ -1,6 +1,8 @@
 //! Sync jobs: enqueue (`POST /api/v1/tracks/sync`, also cron's entry point),
 //! follow, list, read the report of, cancel and resume.
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -9,8 +11,8 @@ use ingest_core::{Job, JobRequest, NewJob};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::Shared;
-use crate::dto::{JobList, JobView, SyncRequest, job_path};
+use super::{Shared, archive_failure, database};
+use crate::dto::{JobList, JobView, SyncRequest, TriggerHeaderValue, job_path};
 use crate::error::{ApiError, ErrorBody, code};
 use crate::extract::{ApiQuery, JobIdPath, OptionalJson, TriggerHeader};
 
@@ -32,6 +34,21 @@ fn accepted(state: &Shared, job: Job) -> Response {
         .into_response()
 }
 
+/// The optional header of `POST /api/v1/tracks/sync`, as documented (the
+/// `TriggerHeader` extractor reads it).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(
+    dead_code,
+    reason = "describes the header in the OpenAPI document only"
+)]
+struct TriggerParam {
+    /// `cron` marks a run started by cron; default `api`. Exactly `api` or
+    /// `cron`; anything else is `400 invalid_header`.
+    #[param(rename = "X-MRE-Trigger", inline, nullable = false)]
+    trigger: Option<TriggerHeaderValue>,
+}
+
 /// Start a sync of the catalogue.
 ///
 /// Enqueues a job that a worker runs; follow it at the `Location` returned.
@@ -40,14 +57,11 @@ fn accepted(state: &Shared, job: Job) -> Response {
     post,
     path = "/api/v1/tracks/sync",
     tag = "sync",
-    params(
-        ("X-MRE-Trigger" = Option<String>, Header,
-            description = "`cron` marks a run started by cron; default `api`"),
-    ),
+    params(TriggerParam),
     request_body(
         content = Option<SyncRequest>,
         content_type = "application/json",
-        description = "Optional: an empty body takes the server's defaults",
+        description = "Optional: no body, an empty one or `null` takes the server's defaults",
     ),
     responses(
         (status = 202, description = "Enqueued", body = JobView,
@@ -58,7 +72,8 @@ fn accepted(state: &Shared, job: Job) -> Response {
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`invalid_request`: unknown field, wrong type, or `concurrency` outside 1–64", body = ErrorBody),
-        (status = 503, description = "`scrape_disabled` (kill switch; nothing enqueued) or `unavailable`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`scrape_disabled` (kill switch; nothing enqueued) or `unavailable` (the database did not answer in time)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn enqueue_sync(
@@ -91,7 +106,7 @@ pub(crate) async fn enqueue_sync(
         // The queue requires at least one attempt.
         max_attempts: defaults.max_attempts.max(1),
     };
-    let job = state.jobs.enqueue(&new_job).await?;
+    let job = database(&state, state.jobs.enqueue(&new_job)).await?;
     tracing::info!(job_id = %job.id, trigger = trigger.as_str(), "sync job enqueued");
     Ok(accepted(&state, job))
 }
@@ -115,7 +130,8 @@ pub(crate) struct JobListQuery {
         (status = 200, description = "Recent jobs", body = JobList),
         (status = 400, description = "`invalid_query`: `limit` outside 1–200", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_jobs(
@@ -129,7 +145,7 @@ pub(crate) async fn list_jobs(
             format!("limit must be between 1 and {MAX_JOB_LIMIT}"),
         ));
     }
-    let jobs = state.jobs.list(limit).await?;
+    let jobs = database(&state, state.jobs.list(limit)).await?;
     let now = state.clock.now();
     // One report lookup per job would be a query per row: the list shows a
     // report URL when the job's summary names a report file.
@@ -151,16 +167,16 @@ pub(crate) async fn list_jobs(
         (status = 400, description = "`invalid_job_id`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "`job_not_found`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_job(
     State(state): State<Shared>,
     JobIdPath(id): JobIdPath,
 ) -> Result<Json<JobView>, ApiError> {
-    let job = state
-        .jobs
-        .get(id)
+    let started = Instant::now();
+    let job = database(&state, state.jobs.get(id))
         .await?
         .ok_or_else(|| ApiError::from(ingest_core::JobError::NotFound(id)))?;
     let has_file = job
@@ -169,12 +185,18 @@ pub(crate) async fn get_job(
         .is_some_and(|s| s.report_file.is_some());
     // The archive may hold a report the summary does not name (a worker
     // that archived, then died before finishing the job). A failing lookup
-    // only costs the link, not the answer.
+    // only costs the link, not the answer; it gets what is left of the
+    // request's database budget.
+    let left = state.database_timeout.saturating_sub(started.elapsed());
     let archived = !has_file
-        && match state.reports.get_report(id).await {
-            Ok(report) => report.is_some(),
-            Err(e) => {
+        && match tokio::time::timeout(left, state.reports.get_report(id)).await {
+            Ok(Ok(report)) => report.is_some(),
+            Ok(Err(e)) => {
                 tracing::warn!(job_id = %id, error = %e, "report lookup failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(job_id = %id, "report lookup timed out");
                 false
             }
         };
@@ -193,13 +215,21 @@ pub(crate) async fn get_job(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "`report_not_found`: no report archived for this id (yet)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
 )]
 pub(crate) async fn get_report(
     State(state): State<Shared>,
     JobIdPath(id): JobIdPath,
 ) -> Result<Response, ApiError> {
-    let report = state.reports.get_report(id).await?.ok_or_else(|| {
+    let report = database(&state, async {
+        match state.reports.get_report(id).await {
+            Ok(report) => Ok(report),
+            Err(e) => Err(archive_failure(&state, e).await),
+        }
+    })
+    .await?
+    .ok_or_else(|| {
         ApiError::not_found(
             code::REPORT_NOT_FOUND,
             format!("no report is archived for job {id}"),
@@ -226,7 +256,8 @@ pub(crate) async fn get_report(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "`job_not_found`", body = ErrorBody),
         (status = 409, description = "`invalid_state` (not failed or cancelled) or `sync_active` (another job of the source is active)", body = ErrorBody),
-        (status = 503, description = "`scrape_disabled` or `unavailable`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`scrape_disabled` or `unavailable` (the database did not answer in time)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn resume_job(
@@ -236,7 +267,7 @@ pub(crate) async fn resume_job(
     if !state.scrape_enabled {
         return Err(ApiError::scrape_disabled());
     }
-    let job = state.jobs.resume(id).await?;
+    let job = database(&state, state.jobs.resume(id)).await?;
     tracing::info!(job_id = %id, "sync job resumed");
     Ok(accepted(&state, job))
 }
@@ -255,14 +286,15 @@ pub(crate) async fn resume_job(
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "`job_not_found`", body = ErrorBody),
         (status = 409, description = "`invalid_state`: the job is already final", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
 )]
 pub(crate) async fn cancel_job(
     State(state): State<Shared>,
     JobIdPath(id): JobIdPath,
 ) -> Result<Response, ApiError> {
-    let job = state.jobs.request_cancel(id).await?;
+    let job = database(&state, state.jobs.request_cancel(id)).await?;
     tracing::info!(job_id = %id, status = %job.status, "sync job cancellation requested");
     Ok(accepted(&state, job))
 }

@@ -6,7 +6,7 @@ use ingest_core::TrackQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::Shared;
+use super::{Shared, database};
 use crate::dto::{TrackPage, TrackView};
 use crate::error::{ApiError, ErrorBody, code};
 use crate::extract::ApiQuery;
@@ -24,7 +24,8 @@ pub(crate) struct TrackListQuery {
     /// Page size: 1–1000, default 100.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
-    /// Tracks to skip (ordered by slug); default 0.
+    /// Tracks to skip (ordered by slug): 0–4294967295, default 0.
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4_294_967_295_u64)]
     offset: Option<u32>,
 }
 
@@ -36,9 +37,10 @@ pub(crate) struct TrackListQuery {
     params(TrackListQuery),
     responses(
         (status = 200, description = "A page of tracks", body = TrackPage),
-        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`: a parameter does not parse or is out of range", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
-        (status = 503, description = "`unavailable`", body = ErrorBody),
+        (status = 500, description = "`internal`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list_tracks(
@@ -55,20 +57,23 @@ pub(crate) async fn list_tracks(
     let offset = query.offset.unwrap_or(0);
     let active_only = query.active.unwrap_or(true);
     let source = state.job_defaults.source.as_str();
-    let (page, total) = tokio::join!(
-        state.tracks.list_tracks(
-            source,
-            TrackQuery {
-                active_only,
-                limit,
-                offset,
-            },
-        ),
-        state.tracks.count_tracks(source, active_only),
-    );
+    let (page, total) = database(&state, async {
+        tokio::try_join!(
+            state.tracks.list_tracks(
+                source,
+                TrackQuery {
+                    active_only,
+                    limit,
+                    offset,
+                },
+            ),
+            state.tracks.count_tracks(source, active_only),
+        )
+    })
+    .await?;
     Ok(Json(TrackPage {
-        items: page?.into_iter().map(TrackView::from).collect(),
-        total: total?,
+        items: page.into_iter().map(TrackView::from).collect(),
+        total,
         limit,
         offset,
     }))

@@ -172,9 +172,70 @@ async fn server_failures_hide_their_internals() {
     }));
     let res = app.req(Method::GET, "/api/v1/tracks").send().await;
     assert_hidden(&res, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    app.tracks.fail(None);
 
+    // A report-archive error is ours while the database answers...
     app.reports
-        .fail(Some(|| ReportError::Io(format!("disk full: {SECRET}"))));
-    let res = app.req(Method::GET, &format!("{job}/report")).send().await;
-    assert_hidden(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+        .fail(Some(|| ReportError::Archive(format!("bad row: {SECRET}"))));
+    for uri in [format!("{job}/report"), "/api/v1/tracks/quality".to_owned()] {
+        let res = app.req(Method::GET, &uri).send().await;
+        assert_hidden(&res, StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    }
+    // ... and the database's when it does not (the archive's error type
+    // cannot tell; the repository's can).
+    app.tracks.fail(Some(|| {
+        RepositoryError::Unavailable(format!("pool timed out: {SECRET}"))
+    }));
+    for uri in [format!("{job}/report"), "/api/v1/tracks/quality".to_owned()] {
+        let res = app.req(Method::GET, &uri).send().await;
+        assert_hidden(&res, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    }
+}
+
+#[tokio::test]
+async fn a_request_target_over_8_kib_is_414_in_the_error_shape() {
+    let app = TestApp::new();
+    let prefix = "/api/v1/tracks?active=true&x=";
+    let at_limit = format!("{prefix}{}", "a".repeat(8 * 1024 - prefix.len()));
+    assert_eq!(at_limit.len(), 8 * 1024);
+    let res = app.req(Method::GET, &at_limit).send().await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+
+    let over = format!("{at_limit}a");
+    let res = app.req(Method::GET, &over).send().await;
+    assert_eq!(res.status, StatusCode::URI_TOO_LONG);
+    assert_eq!(res.error_code(), "uri_too_long");
+    // Before authentication, and on any path.
+    let res = app.anon(Method::GET, &over).send().await;
+    assert_eq!(res.status, StatusCode::URI_TOO_LONG);
+    let res = app
+        .anon(Method::GET, &format!("/healthz?{}", "q".repeat(9000)))
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::URI_TOO_LONG);
+    assert_eq!(res.error_code(), "uri_too_long");
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_408_in_the_error_shape() {
+    let app = TestApp::with(Config {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..Config::default()
+    });
+    let started = std::time::Instant::now();
+    let res = app
+        .req(Method::POST, "/api/v1/tracks/sync")
+        .header("content-type", "application/json")
+        .stalled(br#"{"metadata":"#.to_vec())
+        .send()
+        .await;
+    let took = started.elapsed();
+    assert_eq!(res.status, StatusCode::REQUEST_TIMEOUT, "{}", res.text());
+    assert_eq!(res.error_code(), "request_timeout");
+    assert_eq!(res.header("connection"), Some("close"));
+    assert!(
+        took >= std::time::Duration::from_millis(300) && took < std::time::Duration::from_secs(2),
+        "answered after {took:?}"
+    );
+    assert!(lock(&app.queue.enqueued).is_empty());
 }

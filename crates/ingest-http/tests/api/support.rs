@@ -15,6 +15,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
+use futures::StreamExt as _;
 use ingest_core::{
     ArchivedReport, ArchivedReportSummary, BatchOutcome, CatalogueFields, Checkpoint, ClaimedJob,
     Clock, FinishOutcome, FinishRun, GeoPoint, Heartbeat, HttpValidators, Job, JobError, JobId,
@@ -510,6 +511,8 @@ pub(crate) struct Config {
     pub(crate) tokens: Vec<&'static str>,
     pub(crate) scrape_enabled: bool,
     pub(crate) body_limit: usize,
+    pub(crate) request_timeout: Duration,
+    pub(crate) database_timeout: Duration,
 }
 
 impl Default for Config {
@@ -518,6 +521,8 @@ impl Default for Config {
             tokens: vec![TOKEN, OTHER_TOKEN],
             scrape_enabled: true,
             body_limit: ingest_http::DEFAULT_BODY_LIMIT,
+            request_timeout: ingest_http::DEFAULT_REQUEST_TIMEOUT,
+            database_timeout: ingest_http::DEFAULT_DATABASE_TIMEOUT,
         }
     }
 }
@@ -556,6 +561,8 @@ impl TestApp {
             },
             scrape_enabled: config.scrape_enabled,
             body_limit: config.body_limit,
+            request_timeout: config.request_timeout,
+            database_timeout: config.database_timeout,
             clock: clock.clone(),
         });
         Self {
@@ -634,6 +641,14 @@ impl<'a> Req<'a> {
             .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
             .collect::<Vec<_>>();
         self.body = Body::from_stream(futures::stream::iter(chunks));
+        self
+    }
+
+    /// A body that sends `first` and then nothing more, never ending (a
+    /// client trickling its body).
+    pub(crate) fn stalled(mut self, first: Vec<u8>) -> Self {
+        let first = futures::stream::iter([Ok::<_, std::io::Error>(first)]);
+        self.body = Body::from_stream(first.chain(futures::stream::pending()));
         self
     }
 

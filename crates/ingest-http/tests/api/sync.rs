@@ -114,7 +114,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     let app = TestApp::new();
     let res = app
         .req(Method::POST, "/api/v1/tracks/sync")
-        .header("x-mre-trigger", "Cron")
+        .header("x-mre-trigger", "cron")
         .json(r#"{"metadata":"all","concurrency":64,"force":true}"#)
         .send()
         .await;
@@ -188,6 +188,9 @@ async fn invalid_options_are_422_and_enqueue_nothing() {
         r#"{"concurrency":0}"#,
         r#"{"concurrency":65}"#,
         r#"{"concurrency":-1}"#,
+        r#"{"concurrency":1.5}"#,
+        r#"{"concurrency":1e30}"#,
+        r#"{"concurrency":"4"}"#,
         r#"{"metadata":"some"}"#,
         r#"{"force":"yes"}"#,
         r#"{"concurency":4}"#,
@@ -206,13 +209,16 @@ async fn invalid_options_are_422_and_enqueue_nothing() {
         );
         assert_eq!(res.error_code(), "invalid_request", "{body}");
     }
-    let res = app
-        .req(Method::POST, "/api/v1/tracks/sync")
-        .header("x-mre-trigger", "cli")
-        .send()
-        .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.error_code(), "invalid_header");
+    // The header's values are an enum in the document, matched exactly.
+    for trigger in ["cli", "Cron", "API", "cron,api", ""] {
+        let res = app
+            .req(Method::POST, "/api/v1/tracks/sync")
+            .header("x-mre-trigger", trigger)
+            .send()
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{trigger:?}");
+        assert_eq!(res.error_code(), "invalid_header", "{trigger:?}");
+    }
     assert!(lock(&app.queue.enqueued).is_empty());
 }
 
@@ -310,12 +316,25 @@ async fn unknown_and_malformed_job_ids() {
         assert_eq!(res.error_code(), "job_not_found");
         assert_eq!(res.json()["error"]["jobId"], missing.to_string());
     }
+    // Only the hyphenated form the document's `format: uuid` names; the
+    // forms `Uuid::parse_str` also takes are refused like any non-UUID.
+    let simple = missing.simple().to_string();
+    let braced = missing.braced().to_string();
+    let urn = missing.urn().to_string();
+    for id in ["not-a-uuid", &simple, &braced, &urn] {
+        let res = app
+            .req(Method::GET, &format!("/api/v1/tracks/sync/{id}"))
+            .send()
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{id}");
+        assert_eq!(res.error_code(), "invalid_job_id");
+    }
+    let upper = missing.to_string().to_uppercase();
     let res = app
-        .req(Method::GET, "/api/v1/tracks/sync/not-a-uuid")
+        .req(Method::GET, &format!("/api/v1/tracks/sync/{upper}"))
         .send()
         .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    assert_eq!(res.error_code(), "invalid_job_id");
+    assert_eq!(res.error_code(), "job_not_found", "either case is a UUID");
 }
 
 #[tokio::test]
@@ -454,4 +473,32 @@ async fn cancel_maps_the_queue_rules() {
     let body = res.json();
     assert_eq!(body["status"], "running");
     assert_eq!(body["cancelRequested"], true);
+}
+
+/// The document says `concurrency` is a JSON Schema integer, which `12.0`
+/// is; and a `null` body is no body, as the document says.
+#[tokio::test]
+async fn an_integral_number_and_a_null_body_are_accepted_as_documented() {
+    let app = TestApp::new();
+    let res = app
+        .req(Method::POST, "/api/v1/tracks/sync")
+        .json(r#"{"concurrency": 12.0, "force": null, "metadata": null}"#)
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    assert_eq!(lock(&app.queue.enqueued)[0].request.concurrency, Some(12));
+    let id = res.json()["jobId"].as_str().expect("jobId").to_owned();
+    app.req(Method::POST, &format!("/api/v1/tracks/sync/{id}/cancel"))
+        .send()
+        .await;
+
+    let res = app
+        .req(Method::POST, "/api/v1/tracks/sync")
+        .json("null")
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    let job = &lock(&app.queue.enqueued)[1];
+    assert_eq!(job.request.concurrency, None);
+    assert!(!job.request.force);
 }
