@@ -173,8 +173,58 @@ pub(crate) struct SyncRequest {
     #[schema(minimum = 1, maximum = 64)]
     #[serde(default, deserialize_with = "integer")]
     pub(crate) concurrency: Option<usize>,
-    /// Deactivate even when the guard would refuse. Default false.
+    /// Deactivate even when the guard would refuse, and without the grace
+    /// period. Default false.
     pub(crate) force: Option<bool>,
+    /// Profile fields whose loss the markup-drift guard accepts this run
+    /// (the page really dropped them): field names, or `all`. Default none.
+    #[schema(value_type = Option<Vec<AcceptDriftField>>, max_items = 13)]
+    #[serde(default, deserialize_with = "accepted_fields")]
+    pub(crate) accept_drift: Option<Vec<String>>,
+}
+
+/// A field the drift guard watches, or `all`.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[expect(
+    dead_code,
+    reason = "only the OpenAPI document's enum of accepted values"
+)]
+pub(crate) enum AcceptDriftField {
+    All,
+    Street,
+    City,
+    State,
+    PostalCode,
+    Country,
+    CountryCode,
+    Phone,
+    Website,
+    Email,
+    Description,
+    LogoUrl,
+    FacebookUrl,
+}
+
+fn accepted_fields<'de, D>(deserializer: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    let Some(values) = Option::<Vec<String>>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    values
+        .iter()
+        .map(|v| {
+            // Exactly as the document spells them: no trimming, no case folding.
+            if v.trim() != v || v.to_ascii_lowercase() != *v {
+                return Err(D::Error::custom(format!("unknown field {v:?}")));
+            }
+            core::drift::parse_accepted(v).map_err(D::Error::custom)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// An optional JSON integer as JSON Schema counts them: `12` and `12.0`
@@ -212,6 +262,8 @@ pub(crate) struct JobRequestView {
     /// `null`: the worker's configured concurrency.
     pub(crate) concurrency: Option<usize>,
     pub(crate) force: bool,
+    /// Fields whose loss the drift guard was told to accept.
+    pub(crate) accept_drift: Vec<String>,
 }
 
 /// A sync job: its state, progress and (once an attempt finished) counts.
@@ -242,6 +294,11 @@ pub(crate) struct JobView {
     pub(crate) tracks_deactivated: u64,
     pub(crate) tracks_reactivated: u64,
     pub(crate) metadata_failures: u64,
+    /// Tracks missing from the catalogue, not yet deactivated (grace period).
+    pub(crate) tracks_pending_deactivation: u64,
+    /// Profile fields the markup-drift guard held (kept as stored for every
+    /// track): set when `runStatus` is `drift_suspected`.
+    pub(crate) drift_held_fields: Vec<String>,
     /// The report file on the worker's disk, when it keeps files.
     pub(crate) report_path: Option<String>,
     /// Where to read the report through this API, once there is one.
@@ -293,12 +350,23 @@ impl JobView {
                 metadata: job.request.metadata.into(),
                 concurrency: job.request.concurrency,
                 force: job.request.force,
+                accept_drift: job.request.accept_drift.clone(),
             },
             run_status: summary.map(|s| s.status.into()),
             tracks_added: count(|s| s.tracks_added),
             tracks_updated: count(|s| s.tracks_updated),
             tracks_deactivated: count(|s| s.tracks_deactivated),
             tracks_reactivated: count(|s| s.tracks_reactivated),
+            tracks_pending_deactivation: count(|s| s.tracks_pending_deactivation),
+            drift_held_fields: summary
+                .map(|s| {
+                    s.drift
+                        .iter()
+                        .filter(|f| f.decision == core::DriftDecision::Held)
+                        .map(|f| f.field.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
             metadata_failures: count(|s| s.metadata_failures),
             report_path: summary.and_then(|s| s.report_path.clone()),
             report_url: has_report.then(|| format!("{}/report", job_path(job.id))),

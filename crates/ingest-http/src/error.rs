@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ingest_core::{JobError, JobId, JobStatus, ReportError, RepositoryError};
+use ingest_core::{Job, JobError, JobId, JobStatus, ReportError, RepositoryError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -190,6 +190,27 @@ impl ApiError {
     fn with_job(mut self, job_id: JobId) -> Self {
         self.job_id = Some(job_id);
         self
+    }
+
+    /// The source already has an active job, named with its trigger and
+    /// start when it could be read.
+    pub(crate) fn sync_active_job(job_id: JobId, status: JobStatus, job: Option<&Job>) -> Self {
+        let Some(job) = job else {
+            return Self::sync_active(job_id, status);
+        };
+        let since = match job.started_at {
+            Some(t) => format!("started {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+            None => format!("queued {}", job.created_at.format("%Y-%m-%d %H:%M:%S UTC")),
+        };
+        Self::new(
+            StatusCode::CONFLICT,
+            code::SYNC_ACTIVE,
+            format!(
+                "a sync job for this source is already {status}: run {job_id} (trigger {}, {since})",
+                job.trigger.as_str()
+            ),
+        )
+        .with_job(job_id)
     }
 
     /// The source already has an active job.

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ingest_core::{Job, JobRequest, NewJob};
+use ingest_core::{Job, JobError, JobRequest, NewJob};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -101,12 +101,22 @@ pub(crate) async fn enqueue_sync(
             metadata: body.metadata.map_or(defaults.metadata, Into::into),
             concurrency: body.concurrency,
             force: body.force.unwrap_or(false),
-            ..JobRequest::default()
+            accept_drift: body.accept_drift.unwrap_or_default(),
         },
         // The queue requires at least one attempt.
         max_attempts: defaults.max_attempts.max(1),
     };
-    let job = database(&state, state.jobs.enqueue(&new_job)).await?;
+    // The active job in the way is named with its trigger and start.
+    let job = database(&state, async {
+        match state.jobs.enqueue(&new_job).await {
+            Err(JobError::Active { job_id, status }) => {
+                let active = state.jobs.get(job_id).await.ok().flatten();
+                Err(ApiError::sync_active_job(job_id, status, active.as_ref()))
+            }
+            other => other.map_err(ApiError::from),
+        }
+    })
+    .await?;
     tracing::info!(job_id = %job.id, trigger = trigger.as_str(), "sync job enqueued");
     Ok(accepted(&state, job))
 }

@@ -115,7 +115,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     let res = app
         .req(Method::POST, "/api/v1/tracks/sync")
         .header("x-mre-trigger", "cron")
-        .json(r#"{"metadata":"all","concurrency":64,"force":true}"#)
+        .json(r#"{"metadata":"all","concurrency":64,"force":true,"acceptDrift":["phone","all"]}"#)
         .send()
         .await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
@@ -123,8 +123,30 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     assert_eq!(body["trigger"], "cron");
     assert_eq!(
         body["request"],
-        serde_json::json!({"metadata": "all", "concurrency": 64, "force": true})
+        serde_json::json!({"metadata": "all", "concurrency": 64, "force": true,
+            "acceptDrift": ["phone", "all"]})
     );
+    assert_eq!(
+        lock(&app.queue.enqueued)[0].request.accept_drift,
+        ["phone", "all"]
+    );
+    // A field the guard does not watch, or one spelt otherwise, is refused.
+    for bad in [
+        r#"{"acceptDrift":["name"]}"#,
+        r#"{"acceptDrift":["Phone"]}"#,
+    ] {
+        let res = app
+            .req(Method::POST, "/api/v1/tracks/sync")
+            .json(bad)
+            .send()
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            res.text()
+        );
+    }
     let job = &lock(&app.queue.enqueued)[0];
     assert_eq!(job.trigger, Trigger::Cron);
     assert_eq!(job.request.metadata, MetadataMode::All);
