@@ -4,7 +4,8 @@
 //! Exit codes: 0 the job succeeded; 2 it failed or was cancelled, or the API
 //! could not be used (unreachable, 401, an unexpected answer); 3 it succeeded
 //! but the deactivation guard refused; 4 skipped: the kill switch is off or a
-//! sync of the source is already queued or running.
+//! sync of the source is already queued or running; 5 it succeeded but the
+//! markup-drift guard held fields.
 
 use std::io::Write;
 use std::process::ExitCode;
