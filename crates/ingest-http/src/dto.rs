@@ -178,7 +178,7 @@ pub(crate) struct SyncRequest {
     pub(crate) force: Option<bool>,
     /// Profile fields whose loss the markup-drift guard accepts this run
     /// (the page really dropped them): field names, or `all`. Default none.
-    #[schema(value_type = Option<Vec<AcceptDriftField>>, max_items = 13)]
+    #[schema(value_type = Option<Vec<AcceptDriftField>>)]
     #[serde(default, deserialize_with = "accepted_fields")]
     pub(crate) accept_drift: Option<Vec<String>>,
 }
