@@ -338,6 +338,49 @@ fn run_finished_takes_the_report_counters() {
 }
 
 #[test]
+fn a_held_field_and_a_mass_change_are_counted_by_field() {
+    use ingest_core::{DriftDecision, DriftReport, FieldDrift};
+    let m = Metrics::new();
+    let field = |name: &str, decision, mass_change| FieldDrift {
+        field: name.to_owned(),
+        had: 100,
+        lost: 90,
+        changed: 0,
+        decision,
+        mass_change,
+        samples: vec![],
+    };
+    let mut r = report(RunStatus::DriftSuspected, 60);
+    r.drift = Some(DriftReport {
+        max_loss_share: 0.25,
+        min_tracks: 10,
+        fields: vec![
+            field("street", DriftDecision::Held, false),
+            field("phone", DriftDecision::Held, false),
+            field("city", DriftDecision::Applied, true),
+            field("email", DriftDecision::Applied, false),
+        ],
+    });
+    m.run_finished(&r);
+    m.run_finished(&r);
+    let e = parse(&m.render());
+    let held = |f: &str| e.value("liverc_drift_held_fields_total", &[("field", f)]);
+    assert_eq!(
+        (held("street"), held("phone"), held("email")),
+        (2.0, 2.0, 0.0)
+    );
+    assert_eq!(
+        e.value("liverc_drift_mass_changes_total", &[("field", "city")]),
+        2.0
+    );
+    assert_eq!(
+        e.value("liverc_sync_runs_total", &[("outcome", "drift_suspected")]),
+        2.0
+    );
+    assert_eq!(e.value("liverc_tracks_pending_deactivation", &[]), 4.0);
+}
+
+#[test]
 fn a_failed_run_counts_as_failed_and_keeps_the_last_completeness() {
     let m = Metrics::new();
     m.run_finished(&report(RunStatus::Succeeded, 195));
