@@ -93,22 +93,36 @@ impl SqliteTrackRepository {
             })?;
         }
 
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            // Keep the connection: it holds an in-memory database alive and
-            // saves reopening (and re-checkpointing) a file.
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(config.acquire_timeout)
-            .connect_with(
-                base.clone()
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal),
-            )
-            .await
-            .map_err(ctx(SQ, "connect"))?;
+        // Two processes opening one new file at once: switching it to WAL
+        // can answer SQLITE_BUSY without waiting on the busy handler (SQLite
+        // does not wait where waiting could deadlock). Try again, for as
+        // long as the busy timeout would have waited.
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(10);
+        let writer = loop {
+            let attempt = SqlitePoolOptions::new()
+                .max_connections(1)
+                // Keep the connection: it holds an in-memory database alive
+                // and saves reopening (and re-checkpointing) a file.
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(config.acquire_timeout)
+                .connect_with(
+                    base.clone()
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal),
+                )
+                .await;
+            match attempt {
+                Err(e) if is_busy(&e) && started.elapsed() < config.sqlite_busy_timeout => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                }
+                other => break other.map_err(ctx(SQ, "connect"))?,
+            }
+        };
 
         let reader = if in_memory {
             writer.clone()
@@ -172,6 +186,17 @@ impl SqliteTrackRepository {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(ctx(SQ, context))
+    }
+}
+
+/// SQLITE_BUSY (and its extended codes): another connection holds a lock.
+fn is_busy(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5),
+        _ => false,
     }
 }
 
