@@ -9,15 +9,21 @@
 //! metadata failure and the report's "Metadata errors" section; the report
 //! renders (headings, tables, lists) with a hostile scraped track name as
 //! inert text; the quality panel agrees with the API; the Markdown renderer
-//! refuses script URLs; a 409 follows the active job, which the page then
-//! cancels and resumes; the kill switch's 503 is explained.
+//! refuses script URLs; a held run (the site loses most phones at once: the
+//! markup-drift guard keeps them and the run ends `drift_suspected`) is
+//! shown as such, with its held field, its explanation, its track pending
+//! deactivation and its report's drift section, and its one-click re-run
+//! accepting the loss clears the phones; a 409 follows the active job, which
+//! the page then cancels and resumes; the kill switch's 503 is explained.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
 //! `chromium` and `chromium-driver`; other paths through `MRE_CHROMIUM` and
 //! `MRE_CHROMEDRIVER`). Without them the test fails, saying so: CI installs
 //! them. `MRE_ADMIN_SCREENSHOT=/tmp/admin.png` saves a screenshot of the
-//! page with a rendered report; a failing run saves one next to the
-//! system's temporary files and names it.
+//! page with a rendered report, and two of the held run next to it
+//! (`/tmp/admin-held.png`, `/tmp/admin-held.report.png`, its report's drift
+//! section); a failing run saves one next to the system's
+//! temporary files and names it.
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -31,7 +37,7 @@ use futures::FutureExt as _;
 use ingest_app::wiring::SyncApp;
 use ingest_app::worker::Worker;
 use ingest_core::{MetadataMode, Trigger};
-use liverc_sim::{Fault, SimConfig, Simulator};
+use liverc_sim::{Fault, SimConfig, Simulator, SiteHandle, TrackField, TrackPatch};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -401,6 +407,7 @@ struct Stack {
     worker: (watch::Sender<bool>, tokio::task::JoinHandle<()>),
     hostile_slug: String,
     failing_slug: String,
+    site: SiteHandle,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -440,6 +447,7 @@ async fn the_admin_page_runs_and_follows_a_sync_in_a_real_browser() {
         worker: spawn_worker(&app),
         hostile_slug,
         failing_slug,
+        site: sim.site(),
     };
 
     let driver = ChromeDriver::start(&driver_path).await;
@@ -809,7 +817,10 @@ async fn scenario(page: Page, stack: Stack) {
     assert_eq!(rendered["headings"], json!(["H1:H1", "H2:Setext"]));
     assert_eq!(rendered["quote"], "quote");
 
-    // ---- 8. 409: a job is already active; the page follows it, then
+    // ---- 8. A held run, and the re-run that accepts the loss.
+    held_run_and_its_acceptance(&page, &stack, &job_id).await;
+
+    // ---- 9. 409: a job is already active; the page follows it, then
     //         cancels and resumes it.
     let (stop, handle) = stack.worker;
     let _ = stop.send(true);
@@ -829,6 +840,10 @@ async fn scenario(page: Page, stack: Stack) {
         .until_text("notice", |t| t.contains("already active"))
         .await;
     assert!(notice.contains(&queued_id), "{notice}");
+    assert!(
+        notice.contains("trigger api"),
+        "the API's message names the run's trigger: {notice}"
+    );
     page.until_text("active-job-id", |t| t == queued_id).await;
     page.until_text("active-status", |t| t == "queued").await;
     let valuenow = page
@@ -859,7 +874,7 @@ async fn scenario(page: Page, stack: Stack) {
     page.click_id("active-cancel").await;
     page.until_text("active-status", |t| t == "cancelled").await;
 
-    // ---- 9. The kill switch: 503 explained, nothing enqueued.
+    // ---- 10. The kill switch: 503 explained, nothing enqueued.
     let jobs_before = stack.api.get("/api/v1/tracks/sync?limit=50").await["items"]
         .as_array()
         .map(Vec::len);
@@ -884,8 +899,398 @@ async fn scenario(page: Page, stack: Stack) {
     assert_eq!(jobs_before, jobs_after, "nothing was enqueued");
 
     assert!(
-        started.elapsed() < Duration::from_secs(60),
+        started.elapsed() < Duration::from_secs(90),
         "the browser scenario took {:?}",
         started.elapsed()
     );
+}
+
+/// The site drops the phone of every track that shows one (and one track
+/// altogether); a run started from the page is held by the markup-drift
+/// guard, which the page must make unmistakable; its one-click re-run
+/// accepting the loss must clear the phones. `first_job`: the first run,
+/// plainly succeeded, to compare the held run's badge with.
+async fn held_run_and_its_acceptance(page: &Page, stack: &Stack, first_job: &str) {
+    // The form's control: "all" covers the fields; nothing chosen by default.
+    page.client
+        .execute("document.getElementById('opt-drift').open = true;", vec![])
+        .await
+        .expect("open the drift control");
+    page.click_css("#opt-drift input[value='phone']").await;
+    page.until_text("opt-drift-summary", |t| t == "phone").await;
+    page.click_id("opt-drift-all").await;
+    page.until_text("opt-drift-summary", |t| t == "all fields")
+        .await;
+    let disabled = page
+        .js(
+            "return document.querySelector(\"#opt-drift input[value='phone']\").disabled;",
+            vec![],
+        )
+        .await;
+    assert_eq!(disabled, json!(true), "\"all\" covers the single fields");
+    page.click_id("opt-drift-all").await;
+    page.click_css("#opt-drift input[value='phone']").await;
+    page.until_text("opt-drift-summary", |t| t == "none").await;
+
+    // ---- The site loses most phones at once, and one track.
+    let site = &stack.site;
+    let with_phone: Vec<String> = site
+        .tracks()
+        .iter()
+        .filter(|t| t.field(TrackField::Phone).is_some())
+        .map(|t| t.key())
+        .filter(|slug| *slug != stack.failing_slug)
+        .collect();
+    assert!(
+        with_phone.len() >= 20,
+        "enough phones to lose: {}",
+        with_phone.len()
+    );
+    let stored = stack.api.get("/api/v1/tracks?limit=1000").await;
+    let stored_phones = |tracks: &Value| -> Vec<String> {
+        tracks["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|t| !t["phone"].is_null())
+                    .filter_map(|t| t["slug"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut before = stored_phones(&stored);
+    before.sort();
+    let mut expected = with_phone.clone();
+    expected.sort();
+    assert_eq!(before, expected, "the first run stored the site's phones");
+    for slug in &with_phone {
+        site.update(
+            slug,
+            &TrackPatch {
+                phone: Some(None),
+                ..TrackPatch::default()
+            },
+        )
+        .expect("clear a phone");
+    }
+    let gone = site
+        .slugs()
+        .into_iter()
+        .rev()
+        .find(|s| *s != stack.hostile_slug && *s != stack.failing_slug)
+        .expect("a track to remove");
+    site.remove(&gone).expect("remove a track");
+
+    // ---- A run from the page: held.
+    page.click_id("start-sync").await;
+    let held_id = page
+        .until_text("active-job-id", |t| t.len() == 36 && t != first_job)
+        .await;
+    let outcome = page
+        .until(
+            "the held run to finish",
+            Duration::from_secs(45),
+            async || {
+                let status = page
+                    .js(
+                        "return document.getElementById('active-status').dataset.status;",
+                        vec![],
+                    )
+                    .await;
+                status
+                    .as_str()
+                    .filter(|s| !matches!(*s, "queued" | "running" | ""))
+                    .map(str::to_owned)
+            },
+        )
+        .await;
+    assert_eq!(outcome, "drift_suspected");
+    let job = stack
+        .api
+        .get(&format!("/api/v1/tracks/sync/{held_id}"))
+        .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["runStatus"], "drift_suspected", "{job}");
+    assert_eq!(job["driftHeldFields"], json!(["phone"]), "{job}");
+    assert_eq!(job["tracksPendingDeactivation"], 1, "{job}");
+    assert_eq!(
+        job["request"]["acceptDrift"],
+        json!([]),
+        "nothing accepted from an empty control"
+    );
+    let error = job["error"].as_str().expect("a held run explains itself");
+    assert!(error.contains("phone"), "{error}");
+
+    // The current-run panel.
+    assert_eq!(page.text("active-status").await, "drift suspected");
+    assert!(page.visible("active-held").await, "the held box is shown");
+    assert!(
+        !page.visible("active-error").await || {
+            // Only the metadata failure may be in the red box, not the held run.
+            !page.text("active-error").await.contains(error)
+        }
+    );
+    let title = page.text("active-held-title").await;
+    assert!(title.contains("phone"), "{title}");
+    let text = page.text("active-held-text").await;
+    assert!(
+        text.contains("kept its stored value") && text.contains("re-run accepting"),
+        "{text}"
+    );
+    let message = page.text("active-held-message").await;
+    assert!(
+        message.contains(error.trim_end_matches('.')),
+        "the worker's message is shown: {message}"
+    );
+    assert_eq!(
+        page.text("active-accept-drift").await,
+        "Re-run accepting phone"
+    );
+    assert!(page.visible("active-accept-drift").await);
+    assert!(page.visible("active-pending").await);
+    assert!(
+        page.text("active-pending")
+            .await
+            .starts_with("1 track is missing from the catalogue, pending deactivation")
+    );
+    assert_eq!(
+        page.js(
+            "return document.getElementById('progress').dataset.status;",
+            vec![]
+        )
+        .await,
+        "drift_suspected"
+    );
+
+    // The list: its own badge, the held field, the explanation, the pending track.
+    let row = format!("tr[data-testid='run-row'][data-job-id='{held_id}']");
+    let shown = page
+        .until("the held run listed", STEP, async || {
+            let shown = page
+                .js(
+                    "const row = document.querySelector(arguments[0]);
+                     if (!row || row.dataset.outcome !== 'drift_suspected') return null;
+                     const held = document.querySelector(\"tr[data-testid='run-held'][data-job-id='\" + arguments[1] + \"']\");
+                     const first = document.querySelector(\"tr[data-testid='run-row'][data-job-id='\" + arguments[2] + \"'] [data-testid='run-status']\");
+                     const badge = row.querySelector(\"[data-testid='run-status']\");
+                     const q = (root, id) => { const e = root && root.querySelector(\"[data-testid='\" + id + \"']\"); return e ? e.textContent : null; };
+                     return {
+                       badge: badge.textContent,
+                       badgeColor: getComputedStyle(badge).color,
+                       badgeBackground: getComputedStyle(badge).backgroundColor,
+                       succeededColor: first ? getComputedStyle(first).color : null,
+                       heldFields: q(row, 'run-held-fields'),
+                       pending: q(row, 'run-pending'),
+                       heldTitle: q(held, 'run-held-title'),
+                       heldMessage: q(held, 'run-held-message'),
+                       button: q(held, 'run-accept-drift'),
+                       rowBackground: held ? getComputedStyle(held.cells[0]).backgroundColor : null,
+                     };",
+                    vec![json!(row), json!(held_id), json!(first_job)],
+                )
+                .await;
+            (!shown.is_null()).then_some(shown)
+        })
+        .await;
+    assert_eq!(shown["badge"], "drift suspected", "{shown}");
+    assert_eq!(shown["heldFields"], "held: phone", "{shown}");
+    assert_eq!(shown["pending"], "1 pending", "{shown}");
+    assert!(
+        shown["heldTitle"]
+            .as_str()
+            .is_some_and(|t| t.contains("drift suspected") && t.contains("phone")),
+        "{shown}"
+    );
+    assert!(
+        shown["heldMessage"]
+            .as_str()
+            .is_some_and(|t| t.contains(error.trim_end_matches('.'))),
+        "{shown}"
+    );
+    assert_eq!(shown["button"], "Re-run accepting phone", "{shown}");
+    assert_ne!(
+        shown["badgeColor"], shown["succeededColor"],
+        "not the colour of succeeded: {shown}"
+    );
+    // Neither the red of a failure (the problem rows' background).
+    let failed_background = page
+        .js(
+            "const probe = document.createElement('span');
+             probe.className = 'badge'; probe.dataset.status = 'failed';
+             document.body.append(probe);
+             const color = getComputedStyle(probe).backgroundColor;
+             probe.remove();
+             return color;",
+            vec![],
+        )
+        .await;
+    assert_ne!(shown["badgeBackground"], failed_background, "{shown}");
+
+    // The report: the drift section first, its table, the pending track.
+    page.click_css(&format!("{row} [data-testid='run-report']"))
+        .await;
+    let report = page
+        .until("the held run's report", STEP, async || {
+            let report = page
+                .js(
+                    "const body = document.getElementById('report-body');
+                     if (body.dataset.jobId !== arguments[0]) return null;
+                     const headings = Array.from(body.querySelectorAll('h3'));
+                     const drift = headings.find((h) => h.textContent === 'Markup drift suspected: fields held');
+                     if (!drift) return { sections: headings.map((h) => h.textContent) };
+                     let table = null;
+                     for (let n = drift.nextElementSibling; n && n.tagName !== 'H3'; n = n.nextElementSibling) {
+                       if (!table && n.querySelector('table')) table = n.querySelector('table');
+                     }
+                     const pending = headings.find((h) => h.textContent === 'Missing, pending deactivation');
+                     let pendingText = '';
+                     for (let n = pending && pending.nextElementSibling; n && n.tagName !== 'H3'; n = n.nextElementSibling) pendingText += n.textContent;
+                     return {
+                       sections: headings.map((h) => h.textContent),
+                       driftClass: drift.className,
+                       head: table ? Array.from(table.querySelectorAll('th'), (c) => c.textContent) : null,
+                       firstRow: table && table.tBodies[0].rows[0] ? Array.from(table.tBodies[0].rows[0].cells, (c) => c.textContent) : null,
+                       strongHeld: table ? table.querySelectorAll('td strong').length : 0,
+                       pendingText,
+                     };",
+                    vec![json!(held_id)],
+                )
+                .await;
+            (!report.is_null()).then_some(report)
+        })
+        .await;
+    let sections: Vec<&str> = report["sections"]
+        .as_array()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        sections.first(),
+        Some(&"Markup drift suspected: fields held"),
+        "the drift section opens the report: {report}"
+    );
+    assert!(
+        sections.contains(&"Missing, pending deactivation"),
+        "{report}"
+    );
+    assert_eq!(report["driftClass"], "held-heading", "{report}");
+    let head = report["head"].as_array().expect("the drift table's head");
+    assert!(
+        head.first() == Some(&json!("field")) && head.contains(&json!("decision")),
+        "{report}"
+    );
+    assert_eq!(report["firstRow"][0], "phone", "{report}");
+    assert_eq!(report["firstRow"][1], "held", "{report}");
+    assert!(report["strongHeld"].as_u64() >= Some(1), "{report}");
+    assert!(
+        report["pendingText"]
+            .as_str()
+            .is_some_and(|t| t.contains(&gone)),
+        "the removed track is pending: {report}"
+    );
+
+    if let Some(path) = std::env::var_os("MRE_ADMIN_SCREENSHOT") {
+        let path = PathBuf::from(path);
+        let held_path = path.with_file_name(format!(
+            "{}-held.png",
+            path.file_stem().and_then(|s| s.to_str()).unwrap_or("admin")
+        ));
+        // The start form's drift control open (nothing ticked), to see its hint.
+        page.js(
+            "document.getElementById('opt-drift').open = true; window.scrollTo(0, 0);",
+            vec![],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = page.client.screenshot().await.expect("screenshot");
+        std::fs::write(&held_path, png).expect("write the screenshot");
+        // And the report's drift section.
+        page.js(
+            "document.querySelector('#report-body h3.held-heading').scrollIntoView({ block: 'start' });",
+            vec![],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = page.client.screenshot().await.expect("screenshot");
+        std::fs::write(held_path.with_extension("report.png"), png).expect("write the screenshot");
+    }
+
+    // ---- One click (and a confirmation) re-runs accepting exactly the held field.
+    page.click_css(&format!(
+        "tr[data-testid='run-held'][data-job-id='{held_id}'] [data-testid='run-accept-drift']"
+    ))
+    .await;
+    let question = page
+        .client
+        .get_alert_text()
+        .await
+        .expect("the re-run asks for confirmation");
+    assert!(question.contains("accepts the loss of phone"), "{question}");
+    page.client.accept_alert().await.expect("confirm");
+    let accept_id = page
+        .until_text("active-job-id", |t| t.len() == 36 && t != held_id)
+        .await;
+    let outcome = page
+        .until(
+            "the accepting run to finish",
+            Duration::from_secs(45),
+            async || {
+                let status = page
+                    .js(
+                        "return document.getElementById('active-status').dataset.status;",
+                        vec![],
+                    )
+                    .await;
+                status
+                    .as_str()
+                    .filter(|s| !matches!(*s, "queued" | "running" | ""))
+                    .map(str::to_owned)
+            },
+        )
+        .await;
+    assert_eq!(outcome, "succeeded");
+    assert!(!page.visible("active-held").await, "nothing held any more");
+    let accepting = page.text("active-accepting").await;
+    assert!(
+        accepting.contains("accepting the loss of phone"),
+        "{accepting}"
+    );
+    let job = stack
+        .api
+        .get(&format!("/api/v1/tracks/sync/{accept_id}"))
+        .await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["runStatus"], "succeeded", "{job}");
+    assert_eq!(job["request"]["acceptDrift"], json!(["phone"]), "{job}");
+    assert_eq!(job["request"]["metadata"], "all", "the held run's options");
+    assert_eq!(job["driftHeldFields"], json!([]), "{job}");
+    assert_eq!(
+        job["tracksDeactivated"], 1,
+        "the second complete catalogue without it: {job}"
+    );
+    assert_eq!(job["tracksPendingDeactivation"], 0, "{job}");
+    let after = stack.api.get("/api/v1/tracks?limit=1000").await;
+    assert_eq!(
+        stored_phones(&after),
+        Vec::<String>::new(),
+        "every lost phone is cleared"
+    );
+    let accept_row = format!("tr[data-testid='run-row'][data-job-id='{accept_id}']");
+    let cells = page
+        .until("the accepting run listed", STEP, async || {
+            let cells = page
+                .js(
+                    "const row = document.querySelector(arguments[0]);
+                     if (!row || row.dataset.outcome !== 'succeeded') return null;
+                     return { badge: row.querySelector(\"[data-testid='run-status']\").textContent,
+                              accepting: row.querySelector(\"[data-testid='run-accepting']\").textContent };",
+                    vec![json!(accept_row)],
+                )
+                .await;
+            (!cells.is_null()).then_some(cells)
+        })
+        .await;
+    assert_eq!(cells["badge"], "succeeded", "{cells}");
+    assert_eq!(cells["accepting"], "accepting loss of phone", "{cells}");
+    page.click_id("report-close").await;
 }

@@ -37,10 +37,24 @@
   const RUN_STATUS_TEXT = {
     succeeded: 'succeeded',
     guard_refused: 'deactivation refused by the guard',
+    drift_suspected: 'markup drift suspected: fields held',
     format_error: 'the site changed shape',
     failed: 'failed',
     cancelled: 'cancelled',
   };
+
+  /** Badge text of an outcome, where it is not the status itself. */
+  const OUTCOME_LABEL = {
+    drift_suspected: 'drift suspected',
+    guard_refused: 'guard refused',
+    format_error: 'format error',
+  };
+
+  /** The profile fields the markup-drift guard watches (the API's spelling). */
+  const DRIFT_FIELDS = [
+    'street', 'city', 'state', 'postal_code', 'country', 'country_code',
+    'phone', 'website', 'email', 'description', 'logo_url', 'facebook_url',
+  ];
 
   // ------------------------------------------------------------- DOM ---
 
@@ -191,7 +205,9 @@
     }
     if (err.status === 409 && err.code === 'sync_active' && err.jobId) {
       showError('');
-      showNotice(`A sync is already active (job ${err.jobId}); following it instead of starting another.`);
+      // The API's message names the run in the way, its trigger and start.
+      const detail = err.message && err.message.includes(err.jobId) ? sentence(err.message) : `Job ${err.jobId}.`;
+      showNotice(`A sync is already active, nothing new was started: ${detail} Following that run instead.`);
       follow(err.jobId);
       return;
     }
@@ -249,8 +265,72 @@
 
   const isActive = (job) => job.status === 'queued' || job.status === 'running';
 
+  /**
+   * What a run's badge says: its job status, except that a succeeded job
+   * whose run held fields (drift_suspected) or whose deactivation the guard
+   * refused (guard_refused) shows that instead: a success with a warning,
+   * neither failed nor plainly succeeded.
+   */
+  function outcomeOf(job) {
+    if (job.status === 'succeeded' && (job.runStatus === 'drift_suspected' || job.runStatus === 'guard_refused')) {
+      return job.runStatus;
+    }
+    return job.status;
+  }
+
+  const heldFields = (job) => (Array.isArray(job.driftHeldFields) ? job.driftHeldFields.map(String) : []);
+  const acceptedFields = (job) => (job.request && Array.isArray(job.request.acceptDrift) ? job.request.acceptDrift.map(String) : []);
+
+  /** "a", "a and b", "a, b and c". */
+  function listText(items) {
+    if (items.length <= 1) return items.join('');
+    return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+  }
+
+  /** A field list short enough for a button: the first three, then how many more. */
+  function shortList(items) {
+    if (items.length <= 3) return items.join(', ');
+    return `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
+  }
+
   function badge(status, testid) {
-    return el('span', { className: 'badge', text: status, attrs: { 'data-status': status, 'data-testid': testid } });
+    return el('span', {
+      className: 'badge',
+      text: OUTCOME_LABEL[status] || status,
+      attrs: { 'data-status': status, 'data-testid': testid },
+    });
+  }
+
+  /** What a held (or guard-refused) run did and what to do about it; null for other runs. */
+  function heldExplanation(job) {
+    const outcome = outcomeOf(job);
+    if (outcome === 'drift_suspected') {
+      const held = heldFields(job);
+      const one = held.length === 1;
+      return {
+        kind: outcome,
+        title: `Markup drift suspected: ${held.length > 0 ? `${held.join(', ')} held` : 'fields held'}`,
+        text: `${held.length > 0 ? `The ${one ? 'field' : 'fields'} ${listText(held)} vanished` : 'Some fields vanished'} from too many tracks at once, so the site's markup has probably changed. `
+          + `Every track kept its stored ${one ? 'value' : 'values'} of ${one ? 'this field' : 'these fields'}; the rest of the run was applied. `
+          + `If the site really dropped ${one ? 'it' : 'them'}, re-run accepting the loss.`,
+        held,
+      };
+    }
+    if (outcome === 'guard_refused') {
+      return {
+        kind: outcome,
+        title: 'Deactivation refused by the guard',
+        text: 'Too many tracks vanished from the catalogue at once, so none was deactivated; the rest of the run was applied. '
+          + 'If the removals are real, start a sync with "Force deactivation".',
+        held: [],
+      };
+    }
+    return null;
+  }
+
+  /** The button that re-runs a held run accepting exactly its held fields. */
+  function acceptDriftLabel(held) {
+    return `Re-run accepting ${shortList(held)}`;
   }
 
   /** An API message as a sentence. */
@@ -311,14 +391,19 @@
     follow_state.last = job;
     show($('active-job'), true);
     $('active-job-id').textContent = job.jobId;
+    const outcome = outcomeOf(job);
     const status = $('active-status');
-    status.textContent = job.cancelRequested && isActive(job) ? `${job.status}, cancelling` : job.status;
-    status.dataset.status = job.status;
+    status.textContent = job.cancelRequested && isActive(job) ? `${job.status}, cancelling` : OUTCOME_LABEL[outcome] || outcome;
+    status.dataset.status = outcome;
+    const accepting = acceptedFields(job);
+    const acceptingNode = $('active-accepting');
+    acceptingNode.textContent = accepting.length > 0 ? ` · accepting the loss of ${accepting.join(', ')}` : '';
+    show(acceptingNode, accepting.length > 0);
 
     const bar = $('progress');
     const pct = percentDone(job);
     const known = job.total > 0 || !isActive(job);
-    bar.dataset.status = job.status;
+    bar.dataset.status = outcome;
     bar.classList.toggle('indeterminate', !known);
     if (known) {
       bar.setAttribute('aria-valuenow', String(pct));
@@ -339,9 +424,31 @@
     else if (!isActive(job) && job.durationSeconds !== null) eta = `none (took ${formatDuration(job.durationSeconds)})`;
     $('progress-eta').textContent = eta;
 
+    const explanation = isActive(job) ? null : heldExplanation(job);
+    const heldBox = $('active-held');
+    if (explanation) {
+      heldBox.dataset.kind = explanation.kind;
+      $('active-held-title').textContent = explanation.title;
+      $('active-held-text').textContent = explanation.text;
+      const message = $('active-held-message');
+      message.textContent = job.error ? `Worker's message: ${sentence(job.error)}` : '';
+      show(message, Boolean(job.error));
+      const rerun = $('active-accept-drift');
+      rerun.textContent = explanation.held.length > 0 ? acceptDriftLabel(explanation.held) : '';
+      rerun.setAttribute('aria-label', `Re-run accepting the loss of ${listText(explanation.held)}`);
+      show(rerun, explanation.held.length > 0);
+    }
+    show(heldBox, Boolean(explanation));
+
+    const pending = $('active-pending');
+    const nPending = job.tracksPendingDeactivation || 0;
+    pending.textContent = nPending > 0 ? pendingText(nPending) : '';
+    show(pending, nPending > 0 && !isActive(job));
+
     const error = $('active-error');
     const problems = [];
-    if (job.error) problems.push(job.error);
+    // A held run's message is in the box above: the red one is for failures.
+    if (job.error && !explanation) problems.push(job.error);
     if (job.metadataFailures > 0) {
       problems.push(job.metadataFailures === 1
         ? '1 track dashboard failed; its stored fields were kept.'
@@ -357,7 +464,78 @@
     show($('active-report'), !isActive(job) && (Boolean(job.reportUrl) || job.runStatus !== null));
   }
 
+  function pendingText(n) {
+    return n === 1
+      ? '1 track is missing from the catalogue, pending deactivation: it is deactivated only if it stays missing from further complete catalogues.'
+      : `${formatCount(n)} tracks are missing from the catalogue, pending deactivation: each is deactivated only if it stays missing from further complete catalogues.`;
+  }
+
   // ------------------------------------------------------- actions ---
+
+  /** The "Accept drift" choice of the start form: ["all"], field names, or none. */
+  function acceptDriftChoice() {
+    if ($('opt-drift-all').checked) return ['all'];
+    return Array.from(document.querySelectorAll('#opt-drift input[name="accept-drift"]'))
+      .filter((box) => box.checked && box.value !== 'all' && DRIFT_FIELDS.includes(box.value))
+      .map((box) => box.value);
+  }
+
+  /** Keep the form's drift control coherent: "all" covers (and greys out) the rest. */
+  function updateDriftControl() {
+    const all = $('opt-drift-all').checked;
+    for (const box of document.querySelectorAll('#opt-drift input[name="accept-drift"]')) {
+      if (box.value !== 'all') box.disabled = all;
+    }
+    const choice = acceptDriftChoice();
+    const summary = $('opt-drift-summary');
+    summary.textContent = choice.length === 0 ? 'none' : choice[0] === 'all' ? 'all fields' : shortList(choice);
+    summary.dataset.chosen = String(choice.length > 0);
+  }
+
+  function resetDriftControl() {
+    for (const box of document.querySelectorAll('#opt-drift input[name="accept-drift"]')) box.checked = false;
+    $('opt-drift').open = false;
+    updateDriftControl();
+  }
+
+  /** POST a sync request and follow the job it starts; false when none started. */
+  async function postSync(body, describe) {
+    const button = $('start-sync');
+    button.disabled = true;
+    try {
+      const job = await api(`${API}/sync`, { method: 'POST', body });
+      showNotice(describe(job));
+      renderActive(job);
+      follow(job.jobId);
+      loadRuns();
+      return true;
+    } catch (err) {
+      button.disabled = false;
+      handleError(err, 'Starting a sync');
+      return false;
+    }
+  }
+
+  /** A new run with the held run's options, accepting exactly the fields it held. */
+  async function rerunAcceptingDrift(job) {
+    const held = heldFields(job).filter((f) => DRIFT_FIELDS.includes(f));
+    if (held.length === 0) return;
+    clearMessages();
+    const one = held.length === 1;
+    const confirmed = window.confirm(
+      `Start a new sync that accepts the loss of ${listText(held)}?\n\n`
+      + `Tracks whose dashboard no longer shows ${one ? 'this field' : 'these fields'} get ${one ? 'it' : 'them'} cleared, `
+      + 'and the change is recorded in their history. Do this only if the site really dropped '
+      + `${one ? 'it' : 'them'}, not if its markup changed.`,
+    );
+    if (!confirmed) return;
+    const body = { acceptDrift: held };
+    const request = job.request || {};
+    // Dashboards must be fetched for the loss to be seen again.
+    if (request.metadata && request.metadata !== 'none') body.metadata = request.metadata;
+    if (Number.isInteger(request.concurrency)) body.concurrency = request.concurrency;
+    await postSync(body, (started) => `Sync started accepting the loss of ${listText(held)}: job ${started.jobId}.`);
+  }
 
   async function startSync(event) {
     event.preventDefault();
@@ -376,18 +554,13 @@
       body.concurrency = concurrency;
     }
     if ($('opt-force').checked) body.force = true;
-    const button = $('start-sync');
-    button.disabled = true;
-    try {
-      const job = await api(`${API}/sync`, { method: 'POST', body });
-      showNotice(`Sync started: job ${job.jobId}.`);
-      renderActive(job);
-      follow(job.jobId);
-      loadRuns();
-    } catch (err) {
-      button.disabled = false;
-      handleError(err, 'Starting a sync');
-    }
+    const accept = acceptDriftChoice();
+    if (accept.length > 0) body.acceptDrift = accept;
+    const started = await postSync(body, (job) => (accept.length > 0
+      ? `Sync started accepting the loss of ${accept[0] === 'all' ? 'any field' : listText(accept)}: job ${job.jobId}.`
+      : `Sync started: job ${job.jobId}.`));
+    // Accepting drift is a decision for one run: it is not carried over.
+    if (started) resetDriftControl();
   }
 
   async function cancelJob(jobId) {
@@ -455,9 +628,27 @@
   }
 
   function runRows(job) {
-    const outcome = el('td', {}, badge(job.status, 'run-status'));
-    if (job.runStatus && job.runStatus !== job.status) {
+    const shown = outcomeOf(job);
+    const outcome = el('td', {}, badge(shown, 'run-status'));
+    const held = heldFields(job);
+    if (shown === 'drift_suspected') {
+      outcome.append(el('span', {
+        className: 'sub held',
+        text: held.length > 0 ? `held: ${held.join(', ')}` : 'fields held',
+        attrs: { 'data-testid': 'run-held-fields' },
+      }));
+    } else if (shown === 'guard_refused') {
+      outcome.append(el('span', { className: 'sub guard', text: 'nothing deactivated' }));
+    } else if (job.runStatus && job.runStatus !== job.status) {
       outcome.append(el('span', { className: 'sub warn', text: RUN_STATUS_TEXT[job.runStatus] || job.runStatus }));
+    }
+    const accepting = acceptedFields(job);
+    if (accepting.length > 0) {
+      outcome.append(el('span', {
+        className: 'sub',
+        text: `accepting loss of ${accepting.join(', ')}`,
+        attrs: { 'data-testid': 'run-accepting' },
+      }));
     }
     if (job.cancelRequested && isActive(job)) outcome.append(el('span', { className: 'sub', text: 'cancel requested' }));
     if (job.status === 'running' && job.total > 0) {
@@ -476,7 +667,21 @@
       actions.append(button('Cancel', 'run-cancel', () => cancelJob(job.jobId), null, 'danger'));
     }
 
-    const row = el('tr', { attrs: { 'data-testid': 'run-row', 'data-job-id': job.jobId, 'data-status': job.status } },
+    const deactivated = el('td', { className: 'num', text: formatCount(job.tracksDeactivated) });
+    if (job.tracksPendingDeactivation > 0) {
+      deactivated.append(el('span', {
+        className: 'sub',
+        text: `${formatCount(job.tracksPendingDeactivation)} pending`,
+        attrs: {
+          'data-testid': 'run-pending',
+          title: 'Missing from the catalogue; deactivated only if still missing from further complete catalogues',
+        },
+      }));
+    }
+
+    const row = el('tr', {
+      attrs: { 'data-testid': 'run-row', 'data-job-id': job.jobId, 'data-status': job.status, 'data-outcome': shown },
+    },
       timeCell(job.createdAt),
       el('td', { text: job.trigger }),
       outcome,
@@ -484,18 +689,39 @@
       el('td', { className: 'num', text: formatDuration(job.durationSeconds) }),
       el('td', { className: 'num', text: formatCount(job.tracksAdded) }),
       el('td', { className: 'num', text: formatCount(job.tracksUpdated) }),
-      el('td', { className: 'num', text: formatCount(job.tracksDeactivated) }),
+      deactivated,
       el('td', { className: 'num', text: formatCount(job.tracksReactivated) }),
       el('td', { className: 'num', text: formatCount(job.metadataFailures), attrs: { 'data-testid': 'run-metadata-failures' } }),
       actions);
     if (follow_state.jobId === job.jobId) row.classList.add('is-active');
     const rows = [row];
 
+    const explanation = isActive(job) ? null : heldExplanation(job);
+    if (explanation) rows.push(heldRow(job, explanation));
     const failed = job.status === 'failed' || job.runStatus === 'failed' || job.runStatus === 'format_error';
-    if (failed || job.metadataFailures > 0 || (job.error && !isActive(job))) {
+    if (failed || job.metadataFailures > 0 || (job.error && !isActive(job) && !explanation)) {
       rows.push(problemRow(job));
     }
     return rows;
+  }
+
+  /** Under a held (or guard-refused) run: what happened, the worker's words, the way out. */
+  function heldRow(job, explanation) {
+    const cell = el('td', { attrs: { colspan: 11 } },
+      el('p', { className: 'held-title', text: explanation.title, attrs: { 'data-testid': 'run-held-title' } }),
+      el('p', { className: 'held-text', text: explanation.text }));
+    if (job.error) {
+      cell.append(el('p', { className: 'held-message', text: `Worker's message: ${sentence(job.error)}`, attrs: { 'data-testid': 'run-held-message' } }));
+    }
+    if (explanation.held.length > 0) {
+      const rerun = button(acceptDriftLabel(explanation.held), 'run-accept-drift', () => rerunAcceptingDrift(job),
+        `Re-run accepting the loss of ${listText(explanation.held)}`, 'held-action');
+      cell.append(rerun);
+    }
+    return el('tr', {
+      className: `problems ${explanation.kind === 'drift_suspected' ? 'held' : 'guard'}`,
+      attrs: { 'data-testid': 'run-held', 'data-job-id': job.jobId, 'data-kind': explanation.kind },
+    }, cell);
   }
 
   function button(label, testid, onClick, ariaLabel = null, className = 'small') {
@@ -511,7 +737,8 @@
   /** The error and the metadata-failure summary of a run, under its row. */
   function problemRow(job) {
     const cell = el('td', { attrs: { colspan: 11 } });
-    if (job.error) cell.append(el('p', { className: 'problem-text', text: `Error: ${job.error}` }));
+    // A held run's message is in its own row above, not shown as an error.
+    if (job.error && !heldExplanation(job)) cell.append(el('p', { className: 'problem-text', text: `Error: ${job.error}` }));
     if (job.metadataFailures > 0) {
       const n = job.metadataFailures;
       cell.append(el('p', {
@@ -567,10 +794,14 @@
       handleError(err, 'Loading the report');
       return;
     }
-    $('report-meta').textContent = `Job ${job.jobId} · ${job.status}${job.completedAt ? ` · finished ${formatTime(job.completedAt)}` : ''}`;
+    $('report-meta').textContent = `Job ${job.jobId} · ${OUTCOME_LABEL[outcomeOf(job)] || outcomeOf(job)}${job.completedAt ? ` · finished ${formatTime(job.completedAt)}` : ''}`;
     // Report headings start at h1; the page has its own h1 and h2s, so the
     // report's levels are shifted down by one.
     body.replaceChildren(Markdown.render(Markdown.parse(markdown), 1));
+    // The drift guard's held fields head the report: make the section stand out.
+    for (const heading of body.querySelectorAll('h3')) {
+      if (heading.textContent.startsWith('Markup drift suspected')) heading.classList.add('held-heading');
+    }
     body.dataset.jobId = job.jobId;
     show(panel, true);
     panel.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -1260,6 +1491,13 @@
       $('start-sync').disabled = false;
     });
     $('sync-form').addEventListener('submit', startSync);
+    for (const box of document.querySelectorAll('#opt-drift input[name="accept-drift"]')) {
+      box.addEventListener('change', updateDriftControl);
+    }
+    updateDriftControl();
+    $('active-accept-drift').addEventListener('click', () => {
+      if (follow_state.last) rerunAcceptingDrift(follow_state.last);
+    });
     $('runs-refresh').addEventListener('click', () => {
       clearMessages();
       loadRuns();
