@@ -452,6 +452,56 @@ async fn a_cut_catalogue_waits_out_the_grace_period(db: TestDb) {
     assert_eq!(active, 560);
 }
 
+/// A third of the tracks change city at once: applied (values replaced,
+/// not lost), and flagged as a mass change in the summary and the report.
+async fn a_mass_change_is_applied_and_flagged(db: TestDb) {
+    let env = env(db).await;
+    env.sync(MetadataMode::All).await;
+    let site = env.sim.site();
+    let movers: Vec<String> = site
+        .tracks()
+        .iter()
+        .filter(|t| t.field(TrackField::City).is_some())
+        .map(|t| t.key())
+        .take(TRACKS / 3)
+        .collect();
+    for slug in &movers {
+        site.update(
+            slug,
+            &TrackPatch {
+                city: Some(Some("Shelbyville".to_owned())),
+                ..TrackPatch::default()
+            },
+        )
+        .expect("update");
+    }
+    let (summary, report) = env.sync(MetadataMode::All).await;
+    assert_eq!(summary.status, RunStatus::Succeeded, "{:?}", summary.error);
+    let flagged: Vec<&str> = summary
+        .drift
+        .iter()
+        .filter(|f| f.mass_change)
+        .map(|f| f.field.as_str())
+        .collect();
+    assert_eq!(flagged, ["city"]);
+    assert_eq!(summary.tracks_updated, movers.len() as u64);
+    let stored = env
+        .app
+        .repository
+        .get_tracks(SOURCE_LIVERC, &movers)
+        .await
+        .expect("get");
+    assert!(
+        stored
+            .iter()
+            .all(|t| t.profile.city.as_deref() == Some("Shelbyville"))
+    );
+    let body = std::fs::read_to_string(summary.report_path.as_deref().expect("report"))
+        .expect("report file");
+    assert!(body.contains("| `city` | mass change, applied |"), "{body}");
+    assert!(report.drift.expect("drift").mass_changes().count() == 1);
+}
+
 /// Three of 1,000 tracks really lose their phone number: the drift guard
 /// does not hold the field, and the three are cleared and recorded.
 async fn a_few_real_losses_are_not_held(db: TestDb) {
@@ -579,4 +629,5 @@ on_both_backends!(
     changed_mode_on_an_unchanged_site_fetches_no_bodies,
     a_cut_catalogue_waits_out_the_grace_period,
     a_few_real_losses_are_not_held,
+    a_mass_change_is_applied_and_flagged,
 );

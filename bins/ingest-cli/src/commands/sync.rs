@@ -187,6 +187,30 @@ pub(crate) fn print_summary(
         summary.tracks_deactivated,
         summary.tracks_reactivated
     )?;
+    if summary.tracks_pending_deactivation > 0 {
+        writeln!(
+            out,
+            "  missing from the catalogue, pending deactivation: {}",
+            summary.tracks_pending_deactivation
+        )?;
+    }
+    for f in &summary.drift {
+        let what = match f.decision {
+            ingest_core::DriftDecision::Held => format!(
+                "HELD, kept as stored: vanished from {} of {} tracks that had it",
+                f.lost, f.had
+            ),
+            ingest_core::DriftDecision::Accepted => format!(
+                "accepted and cleared: vanished from {} of {} tracks",
+                f.lost, f.had
+            ),
+            ingest_core::DriftDecision::Applied => format!(
+                "mass change, applied: changed on {} of {} tracks",
+                f.changed, f.had
+            ),
+        };
+        writeln!(out, "  drift: {} {what}", f.field)?;
+    }
     writeln!(
         out,
         "  dashboards: {} fetched, {} not modified, {} skipped, {} failed; {} retries; {} validation anomalies",
