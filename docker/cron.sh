@@ -20,7 +20,8 @@
 #
 # Usage: mre-cron           run forever
 #        mre-cron --now     one sync at once, no delay; exits with its status
-#        mre-cron --next    print the next scheduled time (UTC) and exit
+#        mre-cron --next    print the next scheduled time (UTC) and exit; the
+#                           random delay's range goes to stderr
 set -euo pipefail
 
 at="${MRE_CRON_AT:-03:00}"
@@ -35,19 +36,23 @@ die() {
 
 [[ $at =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] ||
   die "MRE_CRON_AT must be HH:MM in UTC (00:00-23:59), got '$at'"
-[[ $max_delay =~ ^[0-9]{1,9}$ ]] ||
+# Every number is read in base 10 (10#…) once, here: bash takes a leading
+# zero for octal, so 0600 would be 384 and 08 or 09 an error.
+at_seconds=$((10#${at%:*} * 3600 + 10#${at#*:} * 60))
+[[ $max_delay =~ ^0*[0-9]{1,9}$ ]] ||
   die "MRE_CRON_MAX_DELAY_SECONDS must be a whole number of seconds, got '$max_delay'"
+max_delay=$((10#$max_delay))
 
 # Seconds since the epoch of the next MRE_CRON_AT, today's if still ahead.
+# Epoch seconds have no leap seconds: a UTC day is exactly 86400 of them.
 next_run() {
-  local now today
+  local now run
   now=$(date -u +%s)
-  today=$(date -u -d "$(date -u +%F) $at" +%s)
-  if ((today > now)); then
-    echo "$today"
-  else
-    date -u -d "$(date -u +%F) $at tomorrow" +%s
+  run=$((now - now % 86400 + at_seconds))
+  if ((run <= now)); then
+    run=$((run + 86400))
   fi
+  echo "$run"
 }
 
 # The child being waited for (sleep or ingest-cli): SIGTERM stops it too.
@@ -88,6 +93,11 @@ case "${1:-}" in
     ;;
   --next)
     date -u -d "@$(next_run)" +%Y-%m-%dT%H:%M:%SZ
+    if ((max_delay > 0)); then
+      log "plus a random delay of 0-${max_delay}s" >&2
+    else
+      log "plus no random delay" >&2
+    fi
     exit 0
     ;;
   "") ;;

@@ -228,15 +228,6 @@ fn installed_scripts() -> BTreeMap<String, String> {
     out
 }
 
-/// `ARG NAME=default` values, for `${NAME}` in `FROM`.
-fn dockerfile_args() -> BTreeMap<String, String> {
-    instructions("ARG")
-        .iter()
-        .filter_map(|a| a.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
-        .collect()
-}
-
 fn dockerfile_env() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for env in instructions("ENV") {
@@ -247,6 +238,104 @@ fn dockerfile_env() -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// The Dockerfile's stages: the `FROM` arguments and the instructions that
+/// follow, up to the next `FROM`; plus the global `ARG NAME=default`s
+/// declared before the first `FROM` (the only ones a `FROM` can use).
+#[derive(Debug)]
+struct Stage {
+    from: String,
+    instructions: Vec<(String, String)>,
+}
+
+fn stages() -> (BTreeMap<String, String>, Vec<Stage>) {
+    let mut global = BTreeMap::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    for (keyword, args) in dockerfile() {
+        if keyword == "FROM" {
+            stages.push(Stage {
+                from: args,
+                instructions: Vec::new(),
+            });
+        } else if let Some(stage) = stages.last_mut() {
+            stage.instructions.push((keyword, args));
+        } else {
+            assert_eq!(keyword, "ARG", "only ARG may precede the first FROM");
+            let (name, default) = args.split_once('=').unwrap_or((&args, ""));
+            global.insert(
+                name.trim().to_owned(),
+                expand(default.trim().trim_matches('"'), &global),
+            );
+        }
+    }
+    (global, stages)
+}
+
+/// `${NAME}` and `$NAME` replaced by `args`' values (as Docker expands an
+/// ARG default or a FROM line); an unknown name is left as it is.
+fn expand(text: &str, args: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in args {
+        out = out.replace(&format!("${{{name}}}"), value);
+        out = out.replace(&format!("${name}"), value);
+    }
+    out
+}
+
+/// The stage that runs `cargo build`.
+fn builder_stage(stages: &[Stage]) -> &Stage {
+    let mut builders = stages.iter().filter(|stage| {
+        stage
+            .instructions
+            .iter()
+            .any(|(k, a)| k == "RUN" && a.contains("cargo build"))
+    });
+    let builder = builders.next().expect("a stage runs cargo build");
+    assert!(builders.next().is_none(), "one stage runs cargo build");
+    builder
+}
+
+/// `KEY=value` pairs of an `ENV` or `LABEL` (or a `RUN`'s leading
+/// assignments), values unquoted; `"…"` may hold spaces.
+fn key_values(args: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut chars = args.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        if key.is_empty() {
+            break;
+        }
+        if chars.next_if_eq(&'=').is_none() {
+            // Not a KEY=value word (a command): the assignments end here.
+            break;
+        }
+        let mut value = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => value.extend(chars.next()),
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value.extend(std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace())));
+        }
+        out.insert(key, value);
+    }
+    out
+}
+
+/// `[workspace.package]` of the root Cargo.toml.
+fn workspace_package() -> toml::Table {
+    let manifest: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml parses");
+    manifest["workspace"]["package"]
+        .as_table()
+        .expect("[workspace.package]")
+        .clone()
 }
 
 // --- the compose file -----------------------------------------------------------
@@ -474,31 +563,243 @@ fn the_dockerfile_builds_exactly_the_binary_packages() {
 #[test]
 fn the_builder_runs_the_pinned_toolchain() {
     let channel = toolchain_channel();
-    let args = dockerfile_args();
-    let from = instructions("FROM");
-    let builder = from
-        .iter()
-        .find(|f| f.starts_with("rust:"))
-        .expect("a rust: builder stage");
-    let image = builder.split_whitespace().next().expect("an image");
-    let tag = image.strip_prefix("rust:").expect("rust image");
-    let tag = match tag.strip_prefix("${RUST_VERSION}") {
-        Some(rest) => format!("{}{rest}", args["RUST_VERSION"]),
-        None => tag.to_owned(),
-    };
+    let (global, stages) = stages();
+    let builder = builder_stage(&stages);
+    let from = builder.from.split_whitespace().next().expect("an image");
+    let image = expand(from, &global);
+    let tag = image
+        .strip_prefix("rust:")
+        .unwrap_or_else(|| panic!("the builder's default image is rust:…, got {image}"));
     let version = tag
         .strip_suffix("-slim-bookworm")
-        .unwrap_or_else(|| panic!("a slim bookworm builder, got rust:{tag}"));
+        .unwrap_or_else(|| panic!("a slim bookworm builder, got {image}"));
     assert_eq!(
         version, channel,
-        "Dockerfile rust:{tag} vs. rust-toolchain.toml"
+        "Dockerfile {image} vs. rust-toolchain.toml"
     );
-    if let Some(pinned) = dockerfile_env().get("RUSTUP_TOOLCHAIN") {
-        let pinned = pinned.replace("${RUST_VERSION}", &args["RUST_VERSION"]);
-        assert_eq!(pinned, channel, "RUSTUP_TOOLCHAIN vs. rust-toolchain.toml");
+    let env: BTreeMap<String, String> = builder
+        .instructions
+        .iter()
+        .filter(|(k, _)| k == "ENV")
+        .flat_map(|(_, a)| key_values(a))
+        .collect();
+    let pinned = expand(
+        env.get("RUSTUP_TOOLCHAIN")
+            .expect("the builder sets RUSTUP_TOOLCHAIN"),
+        &global,
+    );
+    assert_eq!(pinned, channel, "RUSTUP_TOOLCHAIN vs. rust-toolchain.toml");
+    let runtime = stages.last().expect("a runtime stage");
+    let image = expand(&runtime.from, &global);
+    assert!(image.starts_with("debian:bookworm-slim"), "{image}");
+}
+
+#[test]
+fn the_dockerfile_has_no_syntax_directive() {
+    // `# syntax=…` makes every build pull that frontend image from Docker
+    // Hub; the engine's built-in frontend handles this file. Any parser
+    // directive (`# key=value`) would have to be on the first lines.
+    let text = read("docker/Dockerfile");
+    for (number, line) in text.lines().enumerate() {
+        let Some(comment) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let directive = comment
+            .split_once('=')
+            .map(|(key, _)| key.trim().to_ascii_lowercase());
+        assert!(
+            directive.as_deref() != Some("syntax"),
+            "docker/Dockerfile:{}: {line}",
+            number + 1
+        );
     }
-    let runtime = from.last().expect("a runtime stage");
-    assert!(runtime.starts_with("debian:bookworm-slim"), "{runtime}");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        !first.starts_with('#') || !first.contains('='),
+        "no parser directive on the first line: {first}"
+    );
+}
+
+#[test]
+fn the_dockerfile_builds_stripped_binaries() {
+    // The release profile keeps line tables (~115 MB a binary): the image
+    // build overrides it, in the builder's ENV or on the cargo command, or
+    // strips the copied-out binaries.
+    let (_, stages) = stages();
+    let builder = builder_stage(&stages);
+    let stripping = |value: Option<&String>| {
+        value.is_some_and(|v| ["symbols", "true", "debuginfo"].contains(&v.as_str()))
+    };
+    let env_strip = builder
+        .instructions
+        .iter()
+        .filter(|(k, _)| k == "ENV")
+        .any(|(_, a)| stripping(key_values(a).get("CARGO_PROFILE_RELEASE_STRIP")));
+    let run = builder
+        .instructions
+        .iter()
+        .find(|(k, a)| k == "RUN" && a.contains("cargo build"))
+        .map(|(_, a)| a.clone())
+        .expect("the cargo build");
+    let commands: Vec<&str> = run.split("&&").collect();
+    let inline_strip = commands.iter().any(|c| {
+        c.contains("cargo build") && stripping(key_values(c).get("CARGO_PROFILE_RELEASE_STRIP"))
+            || c.contains("--config") && c.contains("profile.release.strip")
+    });
+    let copied = copied_binaries();
+    let strip_command = commands.iter().any(|c| {
+        let words: Vec<&str> = c.split_whitespace().collect();
+        words.first() == Some(&"strip")
+            && copied
+                .iter()
+                .all(|bin| words.iter().any(|w| basename(w) == *bin))
+    });
+    assert!(
+        env_strip || inline_strip || strip_command,
+        "the builder stage must build stripped binaries \
+         (ENV CARGO_PROFILE_RELEASE_STRIP=symbols, or strip them): {run}"
+    );
+    // Nothing turns it back off on the command line.
+    assert!(
+        !run.contains("strip=false") && !run.contains("STRIP=false"),
+        "{run}"
+    );
+}
+
+#[test]
+fn the_base_images_come_from_build_arguments() {
+    // A mirror or a digest pin: --build-arg RUST_IMAGE=… / RUNTIME_IMAGE=….
+    let (global, stages) = stages();
+    let names: BTreeSet<String> = stages
+        .iter()
+        .filter_map(|s| {
+            let words: Vec<&str> = s.from.split_whitespace().collect();
+            (words.len() == 3 && words[1].eq_ignore_ascii_case("AS")).then(|| words[2].to_owned())
+        })
+        .collect();
+    let mut used = BTreeSet::new();
+    for stage in &stages {
+        let image = stage.from.split_whitespace().next().expect("an image");
+        if names.contains(image) {
+            continue; // FROM an earlier stage
+        }
+        let arg = image
+            .strip_prefix("${")
+            .and_then(|i| i.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("FROM {image}: the base image must be a build argument"));
+        let default = global
+            .get(arg)
+            .unwrap_or_else(|| panic!("FROM {image}: no ARG {arg} before the first FROM"));
+        assert!(!default.is_empty(), "ARG {arg} has a default image");
+        used.insert(arg.to_owned());
+    }
+    assert_eq!(
+        used,
+        BTreeSet::from(["RUST_IMAGE".to_owned(), "RUNTIME_IMAGE".to_owned()]),
+        "the builder and runtime images"
+    );
+    assert_eq!(
+        expand(&builder_stage(&stages).from, &global)
+            .split_whitespace()
+            .next(),
+        global.get("RUST_IMAGE").map(String::as_str)
+    );
+}
+
+#[test]
+fn the_image_carries_oci_labels() {
+    let (_, stages) = stages();
+    let runtime = stages.last().expect("a runtime stage");
+    let labels: BTreeMap<String, String> = runtime
+        .instructions
+        .iter()
+        .filter(|(k, _)| k == "LABEL")
+        .flat_map(|(_, a)| key_values(a))
+        .collect();
+    let args: BTreeMap<String, String> = runtime
+        .instructions
+        .iter()
+        .filter(|(k, _)| k == "ARG")
+        .flat_map(|(_, a)| key_values(a))
+        .collect();
+    let label = |name: &str| -> String {
+        let key = format!("org.opencontainers.image.{name}");
+        labels
+            .get(&key)
+            .unwrap_or_else(|| panic!("the runtime stage lacks LABEL {key}: {labels:?}"))
+            .clone()
+    };
+    for name in ["title", "description", "source"] {
+        let _ = label(name);
+    }
+    assert!(!label("title").is_empty() && !label("description").is_empty());
+    let package = workspace_package();
+    assert_eq!(
+        label("licenses"),
+        package["license"].as_str().expect("workspace license"),
+        "the licenses label vs. Cargo.toml"
+    );
+    let version = label("version");
+    let arg = version
+        .strip_prefix("${")
+        .and_then(|v| v.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("the version label comes from an ARG, got {version}"));
+    assert_eq!(
+        args.get(arg).map(String::as_str),
+        package["version"].as_str(),
+        "ARG {arg}'s default vs. the workspace version"
+    );
+    // A label's ARG must be declared in the stage, or it expands to nothing.
+    for (key, value) in &labels {
+        if let Some(arg) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+            assert!(
+                args.contains_key(arg),
+                "{key}={value}: no ARG {arg} in the stage"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_image_user_is_a_regular_user() {
+    // useradd --system warns that 10001 exceeds SYS_UID_MAX (999).
+    let user = instructions("USER");
+    let (uid, gid) = user
+        .last()
+        .and_then(|u| u.split_once(':'))
+        .expect("USER uid:gid");
+    let mut found = false;
+    for run in instructions("RUN") {
+        for command in run.split("&&") {
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let Some(&program) = words.first() else {
+                continue;
+            };
+            if program != "useradd" && program != "groupadd" {
+                continue;
+            }
+            found = true;
+            for flag in ["--system", "-r"] {
+                assert!(!words.contains(&flag), "{program} {flag}: {command}");
+            }
+            let id = if program == "useradd" { uid } else { gid };
+            let flag = if program == "useradd" {
+                "--uid"
+            } else {
+                "--gid"
+            };
+            assert_eq!(
+                words
+                    .iter()
+                    .position(|w| *w == flag)
+                    .and_then(|i| words.get(i + 1))
+                    .copied(),
+                Some(id),
+                "{command}"
+            );
+        }
+    }
+    assert!(found, "the Dockerfile creates its user");
 }
 
 #[test]
@@ -631,30 +932,64 @@ fn interpolation_is_read_like_compose_reads_it() {
 /// Run `docker/cron.sh` with a stub `ingest-cli` (records its token
 /// variable and arguments, exits 3) first on PATH.
 fn run_cron(args: &[&str], env: &[(&str, &str)]) -> (std::process::Output, Option<String>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let record = dir.path().join("args");
-    let stub = dir.path().join("ingest-cli");
-    fs::write(
-        &stub,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"MRE_API_TOKEN=$MRE_API_TOKEN\" \"$@\" > '{}'\nexit 3\n",
-            record.display()
-        ),
-    )
-    .expect("write stub");
+    let run = run_cron_with(args, env, false);
+    (run.output, run.cli)
+}
+
+/// What a run of `cron.sh` did.
+struct CronRun {
+    output: std::process::Output,
+    /// The stub `ingest-cli`'s record: its token variable and arguments.
+    cli: Option<String>,
+    /// The argument of each `sleep` (with the stub `sleep` only).
+    sleeps: Vec<String>,
+}
+
+fn write_stub(path: &Path, script: &str) {
+    fs::write(path, script).expect("write stub");
     let chmod = Command::new("chmod")
         .arg("+x")
-        .arg(&stub)
+        .arg(path)
         .status()
         .expect("chmod runs");
     assert!(chmod.success());
+}
+
+/// `run_cron`, and with `stub_sleep` a stub `sleep` too, which records its
+/// argument and sends the script SIGTERM: the endless loop (no argument)
+/// then runs one round and stops. A `timeout` guards against a script that
+/// would not stop.
+fn run_cron_with(args: &[&str], env: &[(&str, &str)], stub_sleep: bool) -> CronRun {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let record = dir.path().join("args");
+    let sleeps = dir.path().join("sleeps");
+    write_stub(
+        &dir.path().join("ingest-cli"),
+        &format!(
+            "#!/bin/sh\nprintf '%s\\n' \"MRE_API_TOKEN=$MRE_API_TOKEN\" \"$@\" > '{}'\nexit 3\n",
+            record.display()
+        ),
+    );
+    if stub_sleep {
+        // The script runs `sleep` as its own background child: $PPID is the
+        // script.
+        write_stub(
+            &dir.path().join("sleep"),
+            &format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\nkill -TERM \"$PPID\"\nexit 0\n",
+                sleeps.display()
+            ),
+        );
+    }
     let path = format!(
         "{}:{}",
         dir.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut command = Command::new("bash");
+    let mut command = Command::new("timeout");
     command
+        .arg("60")
+        .arg("bash")
         .arg(workspace_root().join("docker/cron.sh"))
         .args(args)
         .env_clear()
@@ -662,9 +997,19 @@ fn run_cron(args: &[&str], env: &[(&str, &str)]) -> (std::process::Output, Optio
     for (k, v) in env {
         command.env(k, v);
     }
-    let output = command.output().expect("bash runs");
-    let recorded = fs::read_to_string(&record).ok();
-    (output, recorded)
+    let output = command.output().expect("timeout and bash run");
+    assert_ne!(
+        output.status.code(),
+        Some(124),
+        "cron.sh timed out: {output:?}"
+    );
+    CronRun {
+        output,
+        cli: fs::read_to_string(&record).ok(),
+        sleeps: fs::read_to_string(&sleeps)
+            .map(|s| s.lines().map(str::to_owned).collect())
+            .unwrap_or_default(),
+    }
 }
 
 #[test]
@@ -738,4 +1083,130 @@ fn the_cron_script_schedules_the_next_run_at_the_configured_time() {
         ahead > chrono::TimeDelta::seconds(-5) && ahead <= chrono::TimeDelta::days(1),
         "{next} is {ahead} ahead"
     );
+}
+
+/// `--next` for these settings: the time printed and the log (stderr).
+fn cron_next(env: &[(&str, &str)]) -> (chrono::DateTime<chrono::Utc>, String) {
+    let (output, recorded) = run_cron(&["--next"], env);
+    assert!(output.status.success(), "{env:?}: {output:?}");
+    assert!(recorded.is_none());
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let next = chrono::DateTime::parse_from_rfc3339(stdout.trim())
+        .unwrap_or_else(|e| panic!("{stdout:?}: {e}"))
+        .with_timezone(&chrono::Utc);
+    (next, String::from_utf8(output.stderr).expect("utf-8"))
+}
+
+#[test]
+fn the_cron_script_reads_leading_zeros_as_decimal() {
+    // bash reads 0600 as octal 384, and 08 or 09 not at all ("value too great
+    // for base"): the script must read every number in base 10.
+    for (value, seconds) in [("0600", 600), ("09", 9), ("0", 0), ("1800", 1800)] {
+        let (_, log) = cron_next(&[("MRE_CRON_MAX_DELAY_SECONDS", value)]);
+        let expected = if seconds == 0 {
+            "plus no random delay".to_owned()
+        } else {
+            format!("plus a random delay of 0-{seconds}s")
+        };
+        assert!(log.contains(&expected), "{value}: {log}");
+        assert!(!log.contains("error"), "{value}: {log}");
+    }
+    // The HH:MM of MRE_CRON_AT too: 08 and 09 are the octal failures.
+    for at in ["08:09", "09:08", "00:00", "23:59"] {
+        let (next, log) = cron_next(&[("MRE_CRON_AT", at)]);
+        assert_eq!(
+            next.format("%H:%M:%S").to_string(),
+            format!("{at}:00"),
+            "{log}"
+        );
+        let ahead = next - chrono::Utc::now();
+        assert!(
+            ahead > chrono::TimeDelta::seconds(-5) && ahead <= chrono::TimeDelta::days(1),
+            "{at}: {next} is {ahead} ahead"
+        );
+    }
+}
+
+#[test]
+fn the_cron_loop_waits_for_the_time_plus_a_decimal_delay() {
+    // The loop itself, with a stub sleep that stops it after one wait.
+    for (value, max) in [("0600", 600), ("09", 9)] {
+        let run = run_cron_with(
+            &[],
+            &[
+                ("MRE_CRON_API_TOKEN", "tok-0123456789abcdef"),
+                ("MRE_CRON_AT", "08:09"),
+                ("MRE_CRON_MAX_DELAY_SECONDS", value),
+            ],
+            true,
+        );
+        let stdout = String::from_utf8_lossy(&run.output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&run.output.stderr).into_owned();
+        assert_eq!(
+            run.output.status.code(),
+            Some(0),
+            "{value}: {stdout}{stderr}"
+        );
+        assert!(stderr.is_empty(), "{value}: {stderr}");
+        // "next track sync at …T08:09:00Z plus a random Ns"
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("next track sync at"))
+            .unwrap_or_else(|| panic!("{value}: {stdout}"));
+        assert!(line.contains("T08:09:00Z"), "{line}");
+        let delay: u64 = line
+            .rsplit_once("plus a random ")
+            .and_then(|(_, d)| d.strip_suffix('s'))
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(delay <= max, "{value}: a delay of {delay}s exceeds {max}s");
+        // The sleep lasts until 08:09 (within a day) plus that delay.
+        let slept: u64 = run
+            .sleeps
+            .first()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{value}: sleeps {:?}", run.sleeps));
+        let until_time = slept
+            .checked_sub(delay)
+            .unwrap_or_else(|| panic!("slept {slept}s, delay {delay}s"));
+        assert!(
+            (1..=86_400).contains(&until_time),
+            "{value}: slept {slept}s with a delay of {delay}s"
+        );
+    }
+}
+
+#[test]
+fn the_database_password_is_required_not_shipped() {
+    // .env.example lists it commented out, so no deployment keeps a password
+    // from the example; compose has no default and refuses to run without it.
+    let example = read(".env.example");
+    assert!(
+        example
+            .lines()
+            .any(|l| l.trim_start().starts_with("# POSTGRES_PASSWORD=")),
+        ".env.example lists POSTGRES_PASSWORD as a commented example"
+    );
+    assert!(
+        !example
+            .lines()
+            .any(|l| l.trim_start().starts_with("POSTGRES_PASSWORD")),
+        ".env.example sets no POSTGRES_PASSWORD"
+    );
+    let mut texts = Vec::new();
+    strings(&compose(), &mut texts);
+    let uses: Vec<&String> = texts
+        .iter()
+        .filter(|t| interpolated(t).contains("POSTGRES_PASSWORD"))
+        .collect();
+    assert!(
+        uses.len() >= 2,
+        "the postgres service and DATABASE_URL: {uses:?}"
+    );
+    for text in uses {
+        assert!(
+            text.contains("${POSTGRES_PASSWORD:?") && !text.contains("${POSTGRES_PASSWORD:-"),
+            "POSTGRES_PASSWORD is required (${{POSTGRES_PASSWORD:?…}}): {text}"
+        );
+    }
 }
