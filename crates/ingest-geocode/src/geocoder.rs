@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 use url::Url;
 
-use crate::cache::LruCache;
+use hashlink::LruCache;
 use crate::config::NominatimConfig;
 use crate::pacer::Pacer;
 use crate::response::{error_message, parse_search};
@@ -109,7 +109,8 @@ impl NominatimGeocoder {
                 http,
                 search_url,
                 pacer: Pacer::new(config.min_interval),
-                cache: Mutex::new(LruCache::new(config.cache_capacity)),
+                // hashlink keeps nothing at capacity 0: at least one entry.
+                cache: Mutex::new(LruCache::new(config.cache_capacity.max(1))),
                 refused: AtomicBool::new(false),
                 config,
             }),
@@ -292,7 +293,7 @@ impl Geocoder for NominatimGeocoder {
             normalised
         });
         let key: CacheKey = (query.to_lowercase(), country.clone());
-        if let Some(hit) = self.cache().get(&key) {
+        if let Some(hit) = self.cache().get(&key).cloned() {
             return Ok(hit);
         }
         if self.is_refused() {
@@ -305,7 +306,7 @@ impl Geocoder for NominatimGeocoder {
             let turn = self.inner.pacer.turn().await;
             // While this caller queued, another may have fetched the same
             // place, or the server may have refused us.
-            if let Some(hit) = self.cache().get(&key) {
+            if let Some(hit) = self.cache().get(&key).cloned() {
                 return Ok(hit);
             }
             if self.is_refused() {

@@ -30,7 +30,6 @@
 //! - **No autocomplete, one result.** Each search asks `limit=1` for a
 //!   complete address; answers are read up to [`MAX_BODY_BYTES`].
 
-mod cache;
 mod config;
 mod geocoder;
 mod pacer;
