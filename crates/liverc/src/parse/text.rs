@@ -170,35 +170,9 @@ pub(crate) fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&
 /// Decodes `%XX` escapes (invalid escapes are kept as they are; invalid
 /// UTF-8 is replaced). `+` is left alone: in `tel:` and paths it is literal.
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let escaped = (byte == b'%')
-            .then(|| {
-                let high = hex_value(*bytes.get(index + 1)?)?;
-                let low = hex_value(*bytes.get(index + 2)?)?;
-                Some(high * 16 + low)
-            })
-            .flatten();
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                index += 3;
-            }
-            None => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Placeholders a site prints for "no value".
