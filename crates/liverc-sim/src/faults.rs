@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use crate::config::{Fault, FaultConfig};
 

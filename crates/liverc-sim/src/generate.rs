@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use crate::model::{
     AddressKind, FacebookStyle, HrefStyle, LifetimeStats, Listing, MarkupStyle, MonthTiles,
