@@ -16,20 +16,7 @@ use sqlx::Row;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The dashboard fields the guard watches, as stored columns.
-const FIELDS: [&str; 12] = [
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "country_code",
-    "phone",
-    "website",
-    "email",
-    "description",
-    "logo_url",
-    "facebook_url",
-];
+const FIELDS: [&str; 12] = ingest_core::drift::WATCHED_FIELDS;
 
 fn page(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

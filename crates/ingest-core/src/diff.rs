@@ -160,27 +160,16 @@ pub fn diff_profile(old: &TrackProfile, new: &TrackProfile, out: &mut TrackDiff)
 /// Where a profile field stands in a track's list of changes: the order in
 /// which [`diff_track`] reports them.
 pub fn field_rank(field: &str) -> usize {
-    const ORDER: [&str; 15] = [
-        "name",
-        "track_url",
-        "street",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "country_code",
-        "phone",
-        "website",
-        "email",
-        "description",
-        "logo_url",
-        "facebook_url",
-        "coordinates",
-    ];
-    ORDER
-        .iter()
-        .position(|f| *f == field)
-        .unwrap_or(ORDER.len())
+    use crate::drift::WATCHED_FIELDS;
+    match field {
+        "name" => 0,
+        "track_url" => 1,
+        "coordinates" => WATCHED_FIELDS.len() + 2,
+        other => WATCHED_FIELDS
+            .iter()
+            .position(|f| *f == other)
+            .map_or(WATCHED_FIELDS.len() + 3, |i| i + 2),
+    }
 }
 
 /// Compare coordinates (a profile field, `latitude, longitude`).
@@ -260,6 +249,16 @@ pub fn address_query(profile: &TrackProfile) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_rank_follows_diff_track_order() {
+        let mut order = vec!["name", "track_url"];
+        order.extend(crate::drift::WATCHED_FIELDS);
+        order.push("coordinates");
+        let ranks: Vec<usize> = order.iter().map(|f| field_rank(f)).collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{ranks:?}");
+        assert!(field_rank("is_active") > field_rank("coordinates"));
+    }
 
     fn catalogue(name: &str, text: &str) -> CatalogueFields {
         CatalogueFields {

@@ -45,8 +45,9 @@ pub const SAMPLES_PER_FIELD: usize = 5;
 /// The value accepting the loss of every field.
 pub const ACCEPT_ALL: &str = "all";
 
-/// The dashboard's profile fields the guard watches, in report order (the
-/// profile fields of [`crate::diff::diff_profile`]).
+/// The dashboard's profile fields the guard watches, in report order: the
+/// profile fields of [`crate::diff::diff_profile`], in its order (which
+/// [`crate::diff::field_rank`] reads from here).
 pub const WATCHED_FIELDS: [&str; 12] = [
     "street",
     "city",
