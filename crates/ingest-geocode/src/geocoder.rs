@@ -16,10 +16,10 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 use url::Url;
 
-use hashlink::LruCache;
 use crate::config::NominatimConfig;
 use crate::pacer::Pacer;
 use crate::response::{error_message, parse_search};
+use hashlink::LruCache;
 
 /// The provider name stored with every coordinate this geocoder produces.
 pub const PROVIDER: &str = "nominatim";
