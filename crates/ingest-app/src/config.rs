@@ -22,10 +22,7 @@ pub struct DatabaseConfig {
 impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseConfig")
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(crate::wiring::redact),
-            )
+            .field("database_url", &self.database_url.as_deref().map(redact))
             .finish()
     }
 }
@@ -390,26 +387,11 @@ impl Default for RunClaimSettings {
     }
 }
 
-impl RunClaimSettings {
-    /// The claim of a run in this process: its lease, and the name it holds
-    /// the job under (`cli-` host and process id, shown to a second run that
-    /// is refused).
-    pub fn claim(&self, dashboards_enabled: bool) -> crate::foreground::ForegroundClaim {
-        let lease = Duration::from_secs(self.lease_seconds.max(2));
-        crate::foreground::ForegroundClaim {
-            owner: format!("cli-{}", default_worker_id()),
-            lease,
-            max_attempts: self.max_attempts.max(1),
-            dashboards_enabled,
-        }
-    }
-}
-
 /// How often a worker deletes expired finished jobs (and once at start).
 const PRUNE_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
 /// `host-pid`: unique enough among workers sharing one database.
-fn default_worker_id() -> String {
+pub(crate) fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
@@ -552,11 +534,35 @@ impl std::fmt::Debug for ApiSettings {
     }
 }
 
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/tracks.db"), "sqlite://data/tracks.db");
+    }
 
     #[derive(Parser)]
     struct Cli {
@@ -610,7 +616,7 @@ mod tests {
         assert_eq!(default.lease_seconds, worker.worker.lease_seconds);
         assert_eq!(default.max_attempts, worker.worker.max_attempts);
 
-        let claim = default.claim(true);
+        let claim = crate::foreground::ForegroundClaim::new(&default, true);
         assert!(claim.owner.starts_with("cli-"), "{}", claim.owner);
         assert_eq!(claim.lease, Duration::from_secs(30));
         assert!(

@@ -25,6 +25,7 @@ use ingest_core::{
 };
 use tokio::sync::watch;
 
+use crate::config::{RunClaimSettings, default_worker_id};
 use crate::wiring::SyncApp;
 use crate::worker::{Attempt, OutcomePolicy, Worker, WorkerConfig};
 
@@ -38,6 +39,20 @@ pub struct ForegroundClaim {
     pub max_attempts: u32,
     /// False: no dashboards, whatever a taken-over job requested.
     pub dashboards_enabled: bool,
+}
+
+impl ForegroundClaim {
+    /// The claim of a run in this process: its lease, and the name it holds
+    /// the job under (`cli-` host and process id, shown to a second run that
+    /// is refused).
+    pub fn new(settings: &RunClaimSettings, dashboards_enabled: bool) -> Self {
+        Self {
+            owner: format!("cli-{}", default_worker_id()),
+            lease: Duration::from_secs(settings.lease_seconds.max(2)),
+            max_attempts: settings.max_attempts.max(1),
+            dashboards_enabled,
+        }
+    }
 }
 
 /// What a foreground run came to.

@@ -9,6 +9,7 @@ use ingest_report::{MarkdownReportConfig, MarkdownReportWriter};
 
 use crate::config::{
     DatabaseConfig, GeocodeSettings, GeocoderKind, LiveRcSettings, ReportSettings, SyncSettings,
+    redact,
 };
 
 /// Everything a sync needs, wired.
@@ -177,33 +178,4 @@ pub fn build_alert_hook(
         sla: settings.sla(),
         public_url,
     }))
-}
-
-/// A database URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("sqlite://data/tracks.db"), "sqlite://data/tracks.db");
-    }
 }

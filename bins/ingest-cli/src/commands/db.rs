@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use ingest_app::config::DatabaseConfig;
-use ingest_app::wiring::redact;
+use ingest_app::config::redact;
 
 /// The `db` subcommands.
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ use clap::Args;
 use ingest_app::config::{
     DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings, RunClaimSettings, SyncSettings,
 };
+use ingest_app::foreground::ForegroundClaim;
 use ingest_app::wiring::build_sync_app;
 use ingest_core::{SOURCE_LIVERC, Trigger};
 use liverc_sim::{SimConfig, Simulator};
@@ -124,7 +125,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<E
     }
 
     // Held like `sync`: a second demo on the same database exits 4.
-    let claim = RunClaimSettings::default().claim(sync.metadata_enabled);
+    let claim = ForegroundClaim::new(&RunClaimSettings::default(), sync.metadata_enabled);
     let summary = match run_held(&app, &sync.options(Trigger::Cli), &claim).await? {
         Ok(summary) => summary,
         Err(code) => {

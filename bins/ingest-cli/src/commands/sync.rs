@@ -79,7 +79,7 @@ pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<E
     // Before the run: a bad alert setting stops it before any work.
     let alert_hook = build_alert_hook(&args.alerts, args.public_url.clone())?;
     let options = args.sync.options(Trigger::Cli);
-    let claim = args.claim.claim(args.sync.metadata_enabled);
+    let claim = ForegroundClaim::new(&args.claim, args.sync.metadata_enabled);
     let summary = match run_held(&app, &options, &claim).await? {
         Ok(summary) => summary,
         Err(code) => return Ok(code),
