@@ -10,6 +10,8 @@ use std::time::Duration;
 use liverc_sim::{SimConfig, Simulator};
 use serde_json::Value;
 
+#[path = "sync/drift.rs"]
+mod drift;
 #[path = "sync/one_writer.rs"]
 mod one_writer;
 

@@ -6,14 +6,15 @@
 //! `drift_suspected` with exit code 5, send one alert and name the fields in
 //! its report; the same run with `--accept-drift all` applies the change.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use sqlx::Row;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::{cli, json};
 
 /// The dashboard fields the guard watches, as stored columns.
 const FIELDS: [&str; 12] = ingest_core::drift::WATCHED_FIELDS;
@@ -59,26 +60,6 @@ impl Respond for RealPages {
             html(body.clone())
         }
     }
-}
-
-fn cli(dir: &Path, args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ingest-cli"))
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("the binary runs")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is one JSON object ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
 }
 
 /// Per field, how many stored tracks carry it.
@@ -159,7 +140,10 @@ async fn a_renamed_address_tag_clears_nothing_until_accepted() {
         let mut a = args.clone();
         a.extend(extra.iter().map(|s| s.to_string()));
         let path = path.clone();
-        tokio::task::spawn_blocking(move || cli(&path, &a))
+        tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            cli(&path, &a)
+        })
     };
 
     // A normal run over the real pages.
