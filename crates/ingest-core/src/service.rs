@@ -696,6 +696,7 @@ impl TrackSyncService {
                 .flat_map(|d| d.held())
                 .map(|f| f.field.clone())
                 .collect();
+            report.drift = drift;
             if !held.is_empty() {
                 warn!(
                     fields = held.join(","),
@@ -1103,36 +1104,35 @@ impl TrackSyncService {
                             inactive_since: old.deactivated_at,
                         });
                     }
-                    if held > 0 {
-                        acc.drift.counted(
-                            &slug,
-                            if !d.profile.is_empty() {
-                                Counted::Updated
-                            } else if !d.churn.is_empty() {
-                                Counted::ChurnOnly
-                            } else if old.is_active {
-                                Counted::Unchanged
-                            } else {
-                                Counted::Neither
-                            },
-                        );
-                    }
-                    if !d.profile.is_empty() {
-                        changes.extend(d.profile.iter().map(|c| FieldChange {
-                            slug: slug.clone(),
-                            field: c.field.clone(),
-                            old_value: c.old_value.clone(),
-                            new_value: c.new_value.clone(),
-                        }));
-                        pending.updated.push(UpdatedTrackEntry {
-                            slug: slug.clone(),
-                            name: entry.catalogue.name.clone(),
-                            changes: d.profile,
-                        });
+                    let counted = if !d.profile.is_empty() {
+                        Counted::Updated
                     } else if !d.churn.is_empty() {
-                        pending.churn += 1;
+                        Counted::ChurnOnly
                     } else if old.is_active {
-                        pending.unchanged += 1;
+                        Counted::Unchanged
+                    } else {
+                        Counted::Neither
+                    };
+                    if held > 0 {
+                        acc.drift.counted(&slug, counted);
+                    }
+                    match counted {
+                        Counted::Updated => {
+                            changes.extend(d.profile.iter().map(|c| FieldChange {
+                                slug: slug.clone(),
+                                field: c.field.clone(),
+                                old_value: c.old_value.clone(),
+                                new_value: c.new_value.clone(),
+                            }));
+                            pending.updated.push(UpdatedTrackEntry {
+                                slug: slug.clone(),
+                                name: entry.catalogue.name.clone(),
+                                changes: d.profile,
+                            });
+                        }
+                        Counted::ChurnOnly => pending.churn += 1,
+                        Counted::Unchanged => pending.unchanged += 1,
+                        Counted::Neither => {}
                     }
                 }
             }
@@ -1264,14 +1264,18 @@ impl TrackSyncService {
             }
         };
 
-        report.drift = acc
-            .drift
-            .decide(
-                report.options.drift_max_loss_share,
-                report.options.drift_min_tracks,
-                &report.options.accept_drift,
-            )
-            .0;
+        // A run that stopped before its drift decision still reports what
+        // the guard saw.
+        if report.drift.is_none() {
+            report.drift = acc
+                .drift
+                .decide(
+                    report.options.drift_max_loss_share,
+                    report.options.drift_min_tracks,
+                    &report.options.accept_drift,
+                )
+                .0;
+        }
         let t = Instant::now();
         report.finished_at = self.clock.now();
         report.counts = acc.counts.clone();
