@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ingest_core::{Completeness, RunReport, RunStatus, SyncMetrics};
+use ingest_core::{Completeness, RunReport, RunStatus, Stage, SyncMetrics};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -20,6 +20,26 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 pub const RUN_DURATION_BUCKETS: [f64; 13] = [
     1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 2700.0, 3600.0,
 ];
+
+/// Bucket bounds of `liverc_sync_stage_duration_seconds`: 10 ms to 1 h.
+pub const STAGE_DURATION_BUCKETS: [f64; 14] = [
+    0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0,
+];
+
+/// The stages a run times (`RunReport::stage_timings`); each has a
+/// `liverc_sync_stage_duration_seconds` series from the start.
+pub const TIMED_STAGES: [Stage; 7] = [
+    Stage::Catalogue,
+    Stage::Diff,
+    Stage::Dashboards,
+    Stage::Geocoding,
+    Stage::Database,
+    Stage::Deactivation,
+    Stage::Report,
+];
+
+/// The HTTP statuses `liverc_responses_total` has a series for from the start.
+pub const INITIAL_RESPONSE_STATUSES: [&str; 1] = ["429"];
 
 /// Bucket bounds of `liverc_dashboard_fetch_duration_seconds`: 10 ms to 60 s.
 pub const DASHBOARD_FETCH_BUCKETS: [f64; 13] = [
@@ -72,11 +92,39 @@ struct FieldLabels {
     field: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MetLabels {
+    met: bool,
+}
+
+/// A gauge that has no series until it is first set: a value known only
+/// once a run has finished is absent before, rather than a zero that a
+/// Prometheus would believe.
+type LateGauge = Family<NoLabels, Gauge>;
+
+/// The label set of a series without labels.
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoLabels {}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 type GaugeF64 = Gauge<f64, AtomicU64>;
 
 fn run_duration_histogram() -> Histogram {
     Histogram::new(RUN_DURATION_BUCKETS)
+}
+
+fn stage_duration_histogram() -> Histogram {
+    Histogram::new(STAGE_DURATION_BUCKETS)
 }
 
 fn dashboard_fetch_histogram() -> Histogram {
@@ -98,6 +146,7 @@ fn db_batch_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     run_duration: Histogram,
+    stage_duration: HistogramFamily<StageLabels>,
     dashboard_fetch: HistogramFamily<OutcomeLabels>,
     /// Distinct dashboard outcomes admitted so far (see [`MAX_FETCH_OUTCOMES`]).
     fetch_outcomes: AtomicUsize,
@@ -105,7 +154,7 @@ pub struct Metrics {
     runs: Family<OutcomeLabels, Counter>,
     metadata_failures: Counter,
     retries: Counter,
-    responses_429: Counter,
+    responses: Family<StatusLabels, Counter>,
     retry_after_wait: Counter<f64, AtomicU64>,
     skipped_rows: Counter,
     deactivated: Counter,
@@ -115,12 +164,16 @@ pub struct Metrics {
     anomalies: Counter,
     in_flight: Gauge,
     last_run: Family<OutcomeLabels, GaugeF64>,
-    active_tracks: Gauge,
+    active_tracks: LateGauge,
     completeness: Family<FieldLabels, GaugeF64>,
-    last_run_anomalies: Gauge,
+    last_run_anomalies: LateGauge,
     drift_held: Family<FieldLabels, Counter>,
     drift_mass_changes: Family<FieldLabels, Counter>,
-    pending_deactivation: Gauge,
+    pending_deactivation: LateGauge,
+    /// The SLA runs are held to (`None`: only success counts).
+    sla: Option<Duration>,
+    sla_runs: Family<MetLabels, Counter>,
+    sla_last_run_met: LateGauge,
 }
 
 impl Default for Metrics {
@@ -144,6 +197,14 @@ impl Metrics {
             "Wall-clock duration of sync runs",
             Unit::Seconds,
             run_duration.clone(),
+        );
+        let stage_duration: HistogramFamily<StageLabels> =
+            Family::new_with_constructor(stage_duration_histogram);
+        registry.register_with_unit(
+            "liverc_sync_stage_duration",
+            "Time each stage of a sync run took, by stage (one observation per stage per run)",
+            Unit::Seconds,
+            stage_duration.clone(),
         );
         let dashboard_fetch: HistogramFamily<OutcomeLabels> =
             Family::new_with_constructor(dashboard_fetch_histogram);
@@ -182,10 +243,11 @@ impl Metrics {
             "liverc_retries",
             "Re-sent requests (client retries plus the service's extra tries)",
         );
-        let responses_429 = counter(
-            &mut registry,
-            "liverc_responses_429",
-            "429 Too Many Requests answers from LiveRC",
+        let responses = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "liverc_responses",
+            "Answers from LiveRC, by HTTP status",
+            responses.clone(),
         );
         let retry_after_wait = Counter::<f64, AtomicU64>::default();
         registry.register_with_unit(
@@ -234,7 +296,7 @@ impl Metrics {
             Unit::Seconds,
             last_run.clone(),
         );
-        let active_tracks = Gauge::default();
+        let active_tracks = LateGauge::default();
         registry.register(
             "liverc_active_tracks",
             "Active tracks at the end of the last finished run",
@@ -248,7 +310,7 @@ impl Metrics {
             completeness.clone(),
         );
 
-        let last_run_anomalies = Gauge::default();
+        let last_run_anomalies = LateGauge::default();
         registry.register(
             "liverc_last_run_validation_anomalies",
             "Validation anomalies of the last finished run (data quality over time, beside the completeness gauges)",
@@ -267,11 +329,23 @@ impl Metrics {
             "Runs in which a profile field changed on a large share of the tracks that had it (applied, flagged)",
             drift_mass_changes.clone(),
         );
-        let pending_deactivation = Gauge::default();
+        let pending_deactivation = LateGauge::default();
         registry.register(
             "liverc_tracks_pending_deactivation",
             "Active tracks missing from the last complete catalogue, waiting out the grace period before deactivation",
             pending_deactivation.clone(),
+        );
+        let sla_runs = Family::<MetLabels, Counter>::default();
+        registry.register(
+            "liverc_sla_runs",
+            "Finished runs (cancelled ones aside), by whether they met the SLA: succeeded within MRE_TRACK_SYNC_SLA_SECONDS",
+            sla_runs.clone(),
+        );
+        let sla_last_run_met = LateGauge::default();
+        registry.register(
+            "liverc_sla_last_run_met",
+            "1 if the last finished run (cancelled ones aside) met the SLA, 0 if not",
+            sla_last_run_met.clone(),
         );
 
         // Series that exist from the start, so that `increase()` and alerts
@@ -291,6 +365,19 @@ impl Metrics {
         for ok in [true, false] {
             drop(db_batch.get_or_create(&OkLabels { ok }));
         }
+        for met in [true, false] {
+            drop(sla_runs.get_or_create(&MetLabels { met }));
+        }
+        for stage in TIMED_STAGES {
+            drop(stage_duration.get_or_create(&StageLabels {
+                stage: stage.as_str().to_owned(),
+            }));
+        }
+        for status in INITIAL_RESPONSE_STATUSES {
+            drop(responses.get_or_create(&StatusLabels {
+                status: status.to_owned(),
+            }));
+        }
         for outcome in INITIAL_FETCH_OUTCOMES {
             drop(dashboard_fetch.get_or_create(&OutcomeLabels {
                 outcome: outcome.to_owned(),
@@ -300,13 +387,14 @@ impl Metrics {
         Self {
             registry,
             run_duration,
+            stage_duration,
             dashboard_fetch,
             fetch_outcomes: AtomicUsize::new(INITIAL_FETCH_OUTCOMES.len()),
             db_batch,
             runs,
             metadata_failures,
             retries,
-            responses_429,
+            responses,
             retry_after_wait,
             skipped_rows,
             deactivated,
@@ -322,6 +410,29 @@ impl Metrics {
             drift_held,
             drift_mass_changes,
             pending_deactivation,
+            sla: None,
+            sla_runs,
+            sla_last_run_met,
+        }
+    }
+
+    /// Holds runs to `sla` in `liverc_sla_*`: a run meets it when it
+    /// succeeded within `sla` (timed like the SLA alert: a job continued
+    /// from a checkpoint from its first attempt's start). `None` or zero:
+    /// success alone meets it.
+    #[must_use]
+    pub fn with_sla(mut self, sla: Option<Duration>) -> Self {
+        self.sla = sla.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Whether `report` met the SLA; `None` for a run that does not count
+    /// (cancelled: someone asked it to stop).
+    pub fn sla_met(&self, report: &RunReport) -> Option<bool> {
+        match report.status {
+            RunStatus::Cancelled => None,
+            RunStatus::Succeeded => Some(self.sla.is_none_or(|sla| report.duration() <= sla)),
+            _ => Some(false),
         }
     }
 
@@ -351,6 +462,7 @@ impl Metrics {
 
     fn set_completeness(&self, c: &Completeness) {
         self.active_tracks
+            .get_or_create(&NoLabels {})
             .set(i64::try_from(c.active_tracks).unwrap_or(i64::MAX));
         let counts = [
             c.with_address,
@@ -420,13 +532,34 @@ impl SyncMetrics for Metrics {
         };
         self.runs.get_or_create(&outcome).inc();
         self.run_duration.observe(report.duration().as_secs_f64());
+        for timing in &report.stage_timings {
+            if timing.seconds.is_finite() && timing.seconds >= 0.0 {
+                self.stage_duration
+                    .get_or_create(&StageLabels {
+                        stage: timing.stage.as_str().to_owned(),
+                    })
+                    .observe(timing.seconds);
+            }
+        }
+        if let Some(met) = self.sla_met(report) {
+            self.sla_runs.get_or_create(&MetLabels { met }).inc();
+            self.sla_last_run_met
+                .get_or_create(&NoLabels {})
+                .set(i64::from(met));
+        }
         let finished = report.finished_at.timestamp_millis() as f64 / 1000.0;
         self.last_run.get_or_create(&outcome).set(finished);
 
         let c = &report.counts;
         self.metadata_failures.inc_by(c.dashboards_failed);
         self.retries.inc_by(c.retries);
-        self.responses_429.inc_by(c.responses_429);
+        if c.responses_429 > 0 {
+            self.responses
+                .get_or_create(&StatusLabels {
+                    status: "429".to_owned(),
+                })
+                .inc_by(c.responses_429);
+        }
         if c.retry_after_wait_seconds.is_finite() && c.retry_after_wait_seconds > 0.0 {
             self.retry_after_wait.inc_by(c.retry_after_wait_seconds);
         }
@@ -458,10 +591,40 @@ impl SyncMetrics for Metrics {
             RunStatus::Succeeded | RunStatus::GuardRefused | RunStatus::DriftSuspected
         ) {
             self.pending_deactivation
+                .get_or_create(&NoLabels {})
                 .set(i64::try_from(c.pending_deactivation).unwrap_or(i64::MAX));
             self.set_completeness(&report.completeness);
             self.last_run_anomalies
+                .get_or_create(&NoLabels {})
                 .set(i64::try_from(c.validation_anomalies).unwrap_or(i64::MAX));
         }
     }
+}
+
+/// The source revision the binaries were built from: `MRE_BUILD_REVISION`
+/// at compile time (the Dockerfile passes its `REVISION` build argument),
+/// else `unknown`.
+pub const REVISION: &str = match option_env!("MRE_BUILD_REVISION") {
+    Some(revision) => revision,
+    None => "unknown",
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    service: String,
+    version: String,
+    revision: String,
+}
+
+/// Registers `liverc_build_info{service, version, revision} 1`: which
+/// process (`ingest-api`, `ingest-worker`, `ingest-cli`) of which build is
+/// answering, for dashboards and for joins in alert rules. Every process
+/// exports it, whatever else it owns.
+pub fn register_build_info(registry: &mut Registry, service: &str) {
+    let info = prometheus_client::metrics::info::Info::new(BuildLabels {
+        service: service.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        revision: REVISION.to_owned(),
+    });
+    registry.register("liverc_build", "The build this process runs", info);
 }

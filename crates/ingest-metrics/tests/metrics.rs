@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use ingest_core::{
-    Completeness, RunCounts, RunReport, RunStatus, SyncMetrics, SyncOptions, Trigger,
+    Completeness, RunCounts, RunReport, RunStatus, Stage, StageTiming, SyncMetrics, SyncOptions,
+    Trigger,
 };
 use ingest_metrics::prometheus_client::metrics::counter::Counter;
+use ingest_metrics::prometheus_client::registry::Registry;
 use ingest_metrics::{
-    CONTENT_TYPE, INITIAL_FETCH_OUTCOMES, MAX_FETCH_OUTCOMES, Metrics, OTHER_OUTCOME,
+    CONTENT_TYPE, INITIAL_FETCH_OUTCOMES, MAX_FETCH_OUTCOMES, Metrics, OTHER_OUTCOME, REVISION,
+    register_build_info,
 };
 
 /// One parsed exposition: samples by name and sorted labels, and the
@@ -205,12 +208,13 @@ fn every_family_is_declared_before_anything_happens() {
     let e = parse(&m.render());
     let expected = [
         ("liverc_sync_run_duration_seconds", "histogram"),
+        ("liverc_sync_stage_duration_seconds", "histogram"),
         ("liverc_dashboard_fetch_duration_seconds", "histogram"),
         ("liverc_db_batch_duration_seconds", "histogram"),
         ("liverc_sync_runs", "counter"),
         ("liverc_metadata_failures", "counter"),
         ("liverc_retries", "counter"),
-        ("liverc_responses_429", "counter"),
+        ("liverc_responses", "counter"),
         ("liverc_retry_after_wait_seconds", "counter"),
         ("liverc_catalogue_rows_skipped", "counter"),
         ("liverc_tracks_deactivated", "counter"),
@@ -226,12 +230,18 @@ fn every_family_is_declared_before_anything_happens() {
         ("liverc_drift_held_fields", "counter"),
         ("liverc_drift_mass_changes", "counter"),
         ("liverc_tracks_pending_deactivation", "gauge"),
+        ("liverc_sla_runs", "counter"),
+        ("liverc_sla_last_run_met", "gauge"),
     ];
     // Known only once a run has finished: absent until then, rather than a
     // misleading zero.
     let after_a_run = [
         "liverc_last_run_timestamp_seconds",
         "liverc_track_field_completeness_ratio",
+        "liverc_active_tracks",
+        "liverc_last_run_validation_anomalies",
+        "liverc_tracks_pending_deactivation",
+        "liverc_sla_last_run_met",
     ];
     for (name, kind) in expected {
         let declared = e.types.get(name).map(String::as_str);
@@ -250,7 +260,25 @@ fn every_family_is_declared_before_anything_happens() {
 
     // Everything starts at zero.
     assert_eq!(e.value("liverc_retries_total", &[]), 0.0);
-    assert_eq!(e.value("liverc_active_tracks", &[]), 0.0);
+    assert_eq!(e.get("liverc_active_tracks", &[]), None);
+    assert_eq!(e.value("liverc_responses_total", &[("status", "429")]), 0.0);
+    for met in ["true", "false"] {
+        assert_eq!(e.value("liverc_sla_runs_total", &[("met", met)]), 0.0);
+    }
+    let mut stages = e.label_values("liverc_sync_stage_duration_seconds_count", "stage");
+    stages.sort();
+    assert_eq!(
+        stages,
+        [
+            "catalogue",
+            "dashboards",
+            "database",
+            "deactivation",
+            "diff",
+            "geocoding",
+            "report"
+        ]
+    );
     assert_eq!(e.value("liverc_sync_run_duration_seconds_count", &[]), 0.0);
     let mut outcomes = e.label_values("liverc_sync_runs_total", "outcome");
     outcomes.sort();
@@ -299,7 +327,7 @@ fn run_finished_takes_the_report_counters() {
     );
     assert_eq!(e.value("liverc_metadata_failures_total", &[]), 2.0);
     assert_eq!(e.value("liverc_retries_total", &[]), 9.0);
-    assert_eq!(e.value("liverc_responses_429_total", &[]), 4.0);
+    assert_eq!(e.value("liverc_responses_total", &[("status", "429")]), 4.0);
     assert_eq!(e.value("liverc_retry_after_wait_seconds_total", &[]), 41.5);
     assert_eq!(e.value("liverc_catalogue_rows_skipped_total", &[]), 1.0);
     assert_eq!(e.value("liverc_tracks_added_total", &[]), 2.0);
@@ -599,5 +627,109 @@ fn metrics_are_shared_across_threads() {
             &[("outcome", "fetched")]
         ),
         1000.0
+    );
+}
+
+#[test]
+fn each_stage_timing_is_observed_by_stage() {
+    let m = Metrics::new();
+    let mut r = report(RunStatus::Succeeded, 60);
+    r.stage_timings = vec![
+        StageTiming {
+            stage: Stage::Catalogue,
+            seconds: 0.4,
+            detail: None,
+        },
+        StageTiming {
+            stage: Stage::Dashboards,
+            seconds: 52.0,
+            detail: Some("212 fetched".to_owned()),
+        },
+        // A clock that went backwards must not poison the histogram.
+        StageTiming {
+            stage: Stage::Database,
+            seconds: f64::NAN,
+            detail: None,
+        },
+    ];
+    m.run_finished(&r);
+    let e = parse(&m.render());
+    let h = "liverc_sync_stage_duration_seconds";
+    assert_eq!(e.value(&format!("{h}_sum"), &[("stage", "catalogue")]), 0.4);
+    assert_eq!(
+        e.value(&format!("{h}_sum"), &[("stage", "dashboards")]),
+        52.0
+    );
+    assert_eq!(
+        e.value(
+            &format!("{h}_bucket"),
+            &[("stage", "dashboards"), ("le", "30.0")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        e.value(
+            &format!("{h}_bucket"),
+            &[("stage", "dashboards"), ("le", "60.0")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        e.value(&format!("{h}_count"), &[("stage", "database")]),
+        0.0
+    );
+    assert_eq!(e.value(&format!("{h}_count"), &[("stage", "diff")]), 0.0);
+}
+
+#[test]
+fn the_sla_counts_success_within_the_limit() {
+    let m = Metrics::new().with_sla(Some(Duration::from_secs(300)));
+    let sla = |e: &Exposition| {
+        (
+            e.value("liverc_sla_runs_total", &[("met", "true")]),
+            e.value("liverc_sla_runs_total", &[("met", "false")]),
+            e.get("liverc_sla_last_run_met", &[]),
+        )
+    };
+    m.run_finished(&report(RunStatus::Succeeded, 299));
+    assert_eq!(sla(&parse(&m.render())), (1.0, 0.0, Some(1.0)));
+    // Too slow, though it succeeded.
+    m.run_finished(&report(RunStatus::Succeeded, 301));
+    assert_eq!(sla(&parse(&m.render())), (1.0, 1.0, Some(0.0)));
+    // A cancelled run does not count either way.
+    m.run_finished(&report(RunStatus::Cancelled, 10));
+    assert_eq!(sla(&parse(&m.render())), (1.0, 1.0, Some(0.0)));
+    // A fast run that did not succeed misses it.
+    m.run_finished(&report(RunStatus::Failed, 10));
+    assert_eq!(sla(&parse(&m.render())), (1.0, 2.0, Some(0.0)));
+    m.run_finished(&report(RunStatus::Succeeded, 20));
+    assert_eq!(sla(&parse(&m.render())), (2.0, 2.0, Some(1.0)));
+
+    // Without an SLA (none, or zero), success alone meets it.
+    for sla_limit in [None, Some(Duration::ZERO)] {
+        let m = Metrics::new().with_sla(sla_limit);
+        m.run_finished(&report(RunStatus::Succeeded, 86_400));
+        assert_eq!(sla(&parse(&m.render())), (1.0, 0.0, Some(1.0)));
+    }
+}
+
+#[test]
+fn build_info_names_the_service_version_and_revision() {
+    let mut registry = Registry::default();
+    register_build_info(&mut registry, "ingest-worker");
+    let mut text = String::new();
+    ingest_metrics::prometheus_client::encoding::text::encode(&mut text, &registry)
+        .expect("encode");
+    let e = parse(&text);
+    assert_eq!(
+        e.value(
+            "liverc_build_info",
+            &[
+                ("service", "ingest-worker"),
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("revision", REVISION),
+            ]
+        ),
+        1.0
     );
 }
