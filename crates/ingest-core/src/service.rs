@@ -20,30 +20,32 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, info, info_span, warn};
 use uuid::Uuid;
 
-use crate::diff::{self, address_query, content_hash, diff_track};
-use crate::drift::{self, Counted, DeferredLoss, DriftTally};
-use crate::model::{
-    BatchCheckpoint, FetchedMetadata, FieldChange, FinishRun, GeoPoint, GeoUpdate, HttpValidators,
-    MetadataUpdate, PendingDeactivation, RunId, StoredTrack, TrackProfile, TrackSnapshot,
-    TrackUpsert, UpsertBatch,
+use crate::domain::diff::{self, address_query, content_hash, diff_track};
+use crate::domain::drift::{self, Counted, DeferredLoss, DriftTally};
+use crate::domain::job::Lease;
+use crate::domain::report::{
+    ChangedField, Completeness, DeactivatedTrack, GuardDecision, MAX_REPORT_ENTRIES,
+    MetadataErrorEntry, NewTrackEntry, PendingDeactivation, ReactivatedTrackEntry, RunCounts,
+    RunReport, StageTiming, SyncSummary, UpdatedTrackEntry, ValidationAnomaly,
 };
+use crate::domain::run::{MetadataMode, RunStatus, Stage, SyncOptions};
+use crate::domain::track::{
+    FetchedMetadata, FieldChange, GeoPoint, GeoUpdate, HttpValidators, MetadataUpdate, RunId,
+    StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert,
+};
+use crate::domain::validate::{sanitize_profile, validate_coordinates};
 use crate::ports::clock::Clock;
 use crate::ports::geocoder::Geocoder;
-use crate::ports::jobs::{Checkpoint, Lease};
+use crate::ports::jobs::Checkpoint;
 use crate::ports::metrics::SyncMetrics;
 use crate::ports::progress::{Progress, ProgressSink};
 use crate::ports::report::ReportWriter;
-use crate::ports::repository::{RepositoryError, TrackRepository};
+use crate::ports::repository::{
+    BatchCheckpoint, FinishRun, RepositoryError, TrackRepository, UpsertBatch,
+};
 use crate::ports::source::{
     DashboardOutcome, SourceCatalogue, SourceEntry, SourceError, SourceErrorClass, TrackSource,
 };
-use crate::run::ChangedField;
-use crate::run::{
-    Completeness, GuardDecision, MAX_REPORT_ENTRIES, MetadataErrorEntry, MetadataMode,
-    NewTrackEntry, ReactivatedTrackEntry, RunCounts, RunReport, RunStatus, Stage, StageTiming,
-    SyncOptions, UpdatedTrackEntry, ValidationAnomaly,
-};
-use crate::validate::sanitize_profile;
 
 /// A cancellation flag shared with whoever may stop the run (an API call, a
 /// signal). The service checks it before each dashboard and each batch.
@@ -118,80 +120,6 @@ struct CarriedState {
     /// The drift guard's tallies and deferred losses.
     #[serde(default)]
     drift: DriftTally,
-}
-
-/// What a run returns to its caller (printed by the CLI with `--json`,
-/// stored on the job by the worker). camelCase like the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncSummary {
-    pub run_id: RunId,
-    pub status: RunStatus,
-    pub tracks_total: u64,
-    pub tracks_added: u64,
-    pub tracks_updated: u64,
-    pub tracks_unchanged: u64,
-    pub tracks_churn_only: u64,
-    pub tracks_deactivated: u64,
-    pub tracks_reactivated: u64,
-    pub metadata_fetched: u64,
-    pub metadata_not_modified: u64,
-    pub metadata_skipped: u64,
-    pub metadata_failures: u64,
-    pub validation_anomalies: u64,
-    pub retries: u64,
-    pub duration_seconds: f64,
-    pub report_path: Option<String>,
-    pub report_file: Option<String>,
-    pub error: Option<String>,
-    pub stage_timings: Vec<StageTiming>,
-    /// The run was a job whose lease another worker took over: it stopped
-    /// and wrote neither its report nor its outcome.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub lease_lost: bool,
-    /// Tracks missing from the catalogue, not yet deactivated.
-    #[serde(default)]
-    pub tracks_pending_deactivation: u64,
-    /// The drift guard's notable fields: held, accepted or mass-changed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drift: Vec<crate::drift::FieldDrift>,
-}
-
-impl SyncSummary {
-    fn from_report(report: &RunReport, path: Option<String>, file: Option<String>) -> Self {
-        let c = &report.counts;
-        Self {
-            run_id: report.run_id,
-            status: report.status,
-            tracks_total: c.catalogue_rows,
-            tracks_added: c.new,
-            tracks_updated: c.updated,
-            tracks_unchanged: c.unchanged,
-            tracks_churn_only: c.churn_only,
-            tracks_deactivated: c.deactivated,
-            tracks_reactivated: c.reactivated,
-            metadata_fetched: c.dashboards_fetched,
-            metadata_not_modified: c.dashboards_not_modified,
-            metadata_skipped: c.dashboards_skipped,
-            metadata_failures: c.dashboards_failed,
-            validation_anomalies: c.validation_anomalies,
-            retries: c.retries,
-            duration_seconds: report.duration().as_secs_f64(),
-            report_path: path,
-            report_file: file,
-            error: report.error.clone(),
-            stage_timings: report.stage_timings.clone(),
-            lease_lost: false,
-            tracks_pending_deactivation: c.pending_deactivation,
-            drift: report
-                .drift
-                .iter()
-                .flat_map(|d| &d.fields)
-                .filter(|f| f.decision != crate::drift::DriftDecision::Applied || f.mass_change)
-                .cloned()
-                .collect(),
-        }
-    }
 }
 
 /// The orchestration service. Every dependency is a port.
@@ -1210,9 +1138,7 @@ impl TrackSyncService {
         let result = geocoder.geocode(&query, profile.country_code.clone()).await;
         acc.geocode_time += t.elapsed();
         let point = match result {
-            Ok(Some(c))
-                if crate::validate::validate_coordinates(c.latitude, c.longitude).is_ok() =>
-            {
+            Ok(Some(c)) if validate_coordinates(c.latitude, c.longitude).is_ok() => {
                 acc.counts.geocoded += 1;
                 Some(GeoPoint {
                     latitude: c.latitude,
@@ -1400,7 +1326,7 @@ listed_track!(
     NewTrackEntry,
     UpdatedTrackEntry,
     ReactivatedTrackEntry,
-    crate::DeactivatedTrack,
+    DeactivatedTrack,
     PendingDeactivation
 );
 
