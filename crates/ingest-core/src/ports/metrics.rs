@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::run::RunReport;
+use crate::domain::report::RunReport;
 
 /// Receives a run's observations. Implementations must be cheap and never block.
 #[cfg_attr(feature = "mock", mockall::automock)]

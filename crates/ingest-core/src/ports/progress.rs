@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::run::Stage;
+use crate::domain::run::Stage;
 
 /// A progress sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

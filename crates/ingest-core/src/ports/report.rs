@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::RunId;
-use crate::run::{Completeness, RunReport};
+use crate::domain::report::{Completeness, RunReport};
+use crate::domain::track::RunId;
 
 /// Where a written report can be found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,16 +6,20 @@
 //!   changes) lands in one transaction, or none of it does;
 //! - an upsert that changes no stored value does not rewrite the row and
 //!   leaves `updated_at` alone (marking it seen is not a change);
-//! - [`MetadataUpdate::Unknown`](crate::MetadataUpdate::Unknown) keeps every stored dashboard field;
+//! - [`MetadataUpdate::Unknown`](crate::domain::track::MetadataUpdate::Unknown) keeps every stored dashboard field;
 //! - re-applying a batch, or finishing a run twice, changes nothing more.
+//!
+//! The commands the repository takes (`UpsertBatch`, `FinishRun`,
+//! `TrackQuery`) and the results it gives (`BatchOutcome`, `FinishOutcome`,
+//! `SyncState`) live here, with the port.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use crate::model::{
-    BatchOutcome, FinishOutcome, FinishRun, StoredTrack, SyncState, TrackQuery, TrackSnapshot,
-    UpsertBatch,
-};
-use crate::run::Completeness;
+use crate::domain::job::{JobId, Lease};
+use crate::domain::report::{Completeness, DeactivatedTrack, PendingDeactivation};
+use crate::domain::track::{FieldChange, RunId, StoredTrack, TrackSnapshot, TrackUpsert};
 
 /// Why a repository call failed, sorted by what the caller can do.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +39,7 @@ pub enum RepositoryError {
     /// The run is a job whose lease another worker took over: nothing was
     /// written, and the run must stop.
     #[error("lease on job {0} lost to another worker")]
-    LeaseLost(crate::ports::jobs::JobId),
+    LeaseLost(JobId),
     /// Schema migration failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -46,6 +50,102 @@ impl RepositoryError {
     pub fn is_transient(&self) -> bool {
         matches!(self, RepositoryError::Unavailable(_))
     }
+}
+
+/// A batch of upserts, applied atomically in one transaction together with
+/// its field changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpsertBatch {
+    pub run_id: RunId,
+    pub source: String,
+    /// The run's catalogue time: every track in the batch is marked seen at it.
+    pub seen_at: DateTime<Utc>,
+    pub tracks: Vec<TrackUpsert>,
+    /// Recorded in `track_changes` in the same transaction.
+    pub changes: Vec<FieldChange>,
+    /// When the run is a job: its checkpoint, written in the same
+    /// transaction, which fails with [`RepositoryError::LeaseLost`] (writing
+    /// nothing) if the lease was superseded.
+    pub checkpoint: Option<BatchCheckpoint>,
+}
+
+/// A job's checkpoint step, stored with the batch it belongs to: the batch's
+/// slugs join the job's done set and `state` replaces the job's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchCheckpoint {
+    pub lease: Lease,
+    /// The service's accumulated run state after this batch (opaque JSON).
+    pub state: serde_json::Value,
+}
+
+/// What applying a batch did. `inserted + updated + unchanged` equals the
+/// number of upserts in the batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchOutcome {
+    /// New rows.
+    pub inserted: u64,
+    /// Existing rows whose stored values changed (reactivation included).
+    pub updated: u64,
+    /// Existing rows the upsert did not rewrite.
+    pub unchanged: u64,
+    /// Slugs that were inactive and are active again.
+    pub reactivated: Vec<String>,
+    /// `track_changes` rows written.
+    pub changes_recorded: u64,
+}
+
+/// Closing a run: optional deactivation and the sync state, in one transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinishRun {
+    pub run_id: RunId,
+    pub source: String,
+    pub finished_at: DateTime<Utc>,
+    /// The slugs of the run's complete catalogue: a listed track is missing
+    /// no longer (its count of missing runs resets).
+    pub listed: Vec<String>,
+    /// Count one more missing run for every active track of the source not
+    /// in `listed`, and deactivate (recording an `is_active` change) those
+    /// missing for `deactivate_after_missing_runs` runs. `false`: count and
+    /// deactivate nothing (the guard refused).
+    pub deactivate: bool,
+    /// A missing active track is deactivated once it has been missing from
+    /// this many consecutive complete catalogues (this one included; 1 = at
+    /// once). Counted once per run id, so a resumed job finishing twice
+    /// counts once.
+    pub deactivate_after_missing_runs: u32,
+    /// Fields to clear after the run's drift check: `old_value` is the
+    /// stored value the run kept provisionally; a track whose value moved
+    /// since is left alone. Each clear is recorded in `track_changes`.
+    pub clear_fields: Vec<FieldChange>,
+    /// When the run is a job: its lease; a superseded lease makes the call
+    /// fail with `LeaseLost`, writing nothing.
+    pub lease: Option<Lease>,
+}
+
+/// What finishing a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishOutcome {
+    pub deactivated: Vec<DeactivatedTrack>,
+    /// Missing active tracks still within the grace period, by slug.
+    pub pending: Vec<PendingDeactivation>,
+    /// Of `FinishRun::clear_fields`, those applied.
+    pub cleared: Vec<FieldChange>,
+}
+
+/// Per-source sync state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub source: String,
+    pub last_success_at: DateTime<Utc>,
+    pub last_run_id: RunId,
+}
+
+/// A page of the stored catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackQuery {
+    pub active_only: bool,
+    pub limit: u32,
+    pub offset: u32,
 }
 
 /// The tracks table and its history, as the core sees them.

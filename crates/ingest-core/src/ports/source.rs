@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CatalogueFields, HttpValidators, TrackProfile};
-use crate::run::SkippedRowEntry;
+use crate::domain::report::SkippedRowEntry;
+use crate::domain::track::{CatalogueFields, HttpValidators, TrackProfile};
 
 /// The whole catalogue as the source lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

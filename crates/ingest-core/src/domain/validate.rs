@@ -1,9 +1,12 @@
 //! Validation of scraped values before they are stored. A value that breaks a
 //! rule is not stored (the field is stored empty) and is reported as an
 //! anomaly with the rule it broke.
+//!
+//! Architecture invariant: domain, and pure: no value is looked up
+//! anywhere, so a rule gives the same answer on every run.
 
-use crate::model::TrackProfile;
-use crate::run::ValidationAnomaly;
+use crate::domain::report::ValidationAnomaly;
+use crate::domain::track::TrackProfile;
 
 /// Validate a parsed profile in place: invalid values are removed and
 /// returned as anomalies for `slug`.

@@ -1,11 +1,15 @@
-//! The records a sync moves between the track source, the core and the
-//! repository. Owned by the core; adapters convert to and from them.
+//! A track and what a run does to it: the records a sync moves between the
+//! track source, the core and the repository. Owned by the core; adapters
+//! convert to and from them.
 //!
 //! Two field classes matter to reports (see `docs/ARCHITECTURE.md`):
 //! *profile* fields (name, address, contacts, description, links,
 //! coordinates) whose change makes a track "updated", and *churn* fields
 //! (relative last-updated text, live flags, current event, lifetime stats)
 //! that move on every run and are counted, not listed.
+//!
+//! Architecture invariant: the ground floor. This module imports nothing of
+//! the crate.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,6 +74,64 @@ pub struct TrackProfile {
     pub total_events: Option<i64>,
 }
 
+/// The dashboard's profile fields that a page carries as text, in the order
+/// a diff lists them (after the catalogue's name and track URL): the fields
+/// the drift guard watches, and the order of a track's changes.
+pub const PROFILE_FIELDS: [&str; 12] = [
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "country_code",
+    "phone",
+    "website",
+    "email",
+    "description",
+    "logo_url",
+    "facebook_url",
+];
+
+impl TrackProfile {
+    /// One of [`PROFILE_FIELDS`] by name; `None` for any other name.
+    pub(crate) fn field(&self, name: &str) -> Option<&Option<String>> {
+        Some(match name {
+            "street" => &self.street,
+            "city" => &self.city,
+            "state" => &self.state,
+            "postal_code" => &self.postal_code,
+            "country" => &self.country,
+            "country_code" => &self.country_code,
+            "phone" => &self.phone,
+            "website" => &self.website,
+            "email" => &self.email,
+            "description" => &self.description,
+            "logo_url" => &self.logo_url,
+            "facebook_url" => &self.facebook_url,
+            _ => return None,
+        })
+    }
+
+    /// One of [`PROFILE_FIELDS`] by name, to change; `None` for any other name.
+    pub(crate) fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "street" => &mut self.street,
+            "city" => &mut self.city,
+            "state" => &mut self.state,
+            "postal_code" => &mut self.postal_code,
+            "country" => &mut self.country,
+            "country_code" => &mut self.country_code,
+            "phone" => &mut self.phone,
+            "website" => &mut self.website,
+            "email" => &mut self.email,
+            "description" => &mut self.description,
+            "logo_url" => &mut self.logo_url,
+            "facebook_url" => &mut self.facebook_url,
+            _ => return None,
+        })
+    }
+}
+
 /// Coordinates and where they came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeoPoint {
@@ -117,7 +179,7 @@ pub struct StoredTrack {
 
 /// The lean per-track view a run loads up front (one query) to diff the
 /// catalogue against and to choose which dashboards to fetch. Full rows are
-/// loaded per batch with [`crate::TrackRepository::get_tracks`].
+/// loaded per batch (the repository port's `get_tracks`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackSnapshot {
     pub slug: String,
@@ -191,121 +253,4 @@ pub struct FieldChange {
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
-}
-
-/// A batch of upserts, applied atomically in one transaction together with
-/// its field changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpsertBatch {
-    pub run_id: RunId,
-    pub source: String,
-    /// The run's catalogue time: every track in the batch is marked seen at it.
-    pub seen_at: DateTime<Utc>,
-    pub tracks: Vec<TrackUpsert>,
-    /// Recorded in `track_changes` in the same transaction.
-    pub changes: Vec<FieldChange>,
-    /// When the run is a job: its checkpoint, written in the same
-    /// transaction, which fails with [`RepositoryError::LeaseLost`] (writing
-    /// nothing) if the lease was superseded.
-    ///
-    /// [`RepositoryError::LeaseLost`]: crate::RepositoryError::LeaseLost
-    pub checkpoint: Option<BatchCheckpoint>,
-}
-
-/// A job's checkpoint step, stored with the batch it belongs to: the batch's
-/// slugs join the job's done set and `state` replaces the job's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BatchCheckpoint {
-    pub lease: crate::ports::jobs::Lease,
-    /// The service's accumulated run state after this batch (opaque JSON).
-    pub state: serde_json::Value,
-}
-
-/// What applying a batch did. `inserted + updated + unchanged` equals the
-/// number of upserts in the batch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchOutcome {
-    /// New rows.
-    pub inserted: u64,
-    /// Existing rows whose stored values changed (reactivation included).
-    pub updated: u64,
-    /// Existing rows the upsert did not rewrite.
-    pub unchanged: u64,
-    /// Slugs that were inactive and are active again.
-    pub reactivated: Vec<String>,
-    /// `track_changes` rows written.
-    pub changes_recorded: u64,
-}
-
-/// Closing a run: optional deactivation and the sync state, in one transaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FinishRun {
-    pub run_id: RunId,
-    pub source: String,
-    pub finished_at: DateTime<Utc>,
-    /// The slugs of the run's complete catalogue: a listed track is missing
-    /// no longer (its count of missing runs resets).
-    pub listed: Vec<String>,
-    /// Count one more missing run for every active track of the source not
-    /// in `listed`, and deactivate (recording an `is_active` change) those
-    /// missing for `deactivate_after_missing_runs` runs. `false`: count and
-    /// deactivate nothing (the guard refused).
-    pub deactivate: bool,
-    /// A missing active track is deactivated once it has been missing from
-    /// this many consecutive complete catalogues (this one included; 1 = at
-    /// once). Counted once per run id, so a resumed job finishing twice
-    /// counts once.
-    pub deactivate_after_missing_runs: u32,
-    /// Fields to clear after the run's drift check: `old_value` is the
-    /// stored value the run kept provisionally; a track whose value moved
-    /// since is left alone. Each clear is recorded in `track_changes`.
-    pub clear_fields: Vec<FieldChange>,
-    /// When the run is a job: its lease; a superseded lease makes the call
-    /// fail with `LeaseLost`, writing nothing.
-    pub lease: Option<crate::ports::jobs::Lease>,
-}
-
-/// A track the run deactivated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeactivatedTrack {
-    pub slug: String,
-    pub name: String,
-    pub first_seen_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-}
-
-/// A track missing from the catalogue, not yet deactivated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingDeactivation {
-    pub slug: String,
-    pub name: String,
-    /// Consecutive complete catalogues it has been missing from.
-    pub missing_runs: u32,
-    pub last_seen_at: DateTime<Utc>,
-}
-
-/// What finishing a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FinishOutcome {
-    pub deactivated: Vec<DeactivatedTrack>,
-    /// Missing active tracks still within the grace period, by slug.
-    pub pending: Vec<PendingDeactivation>,
-    /// Of `FinishRun::clear_fields`, those applied.
-    pub cleared: Vec<FieldChange>,
-}
-
-/// Per-source sync state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncState {
-    pub source: String,
-    pub last_success_at: DateTime<Utc>,
-    pub last_run_id: RunId,
-}
-
-/// A page of the stored catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackQuery {
-    pub active_only: bool,
-    pub limit: u32,
-    pub offset: u32,
 }
