@@ -6,6 +6,7 @@ mod dto;
 mod error;
 mod extract;
 mod limits;
+mod negotiate;
 mod openapi;
 mod routes;
 mod server;
