@@ -7,20 +7,27 @@
 //! one is kept in sessionStorage only; starting a sync shows a live progress
 //! bar that reaches 100%; the run shows as succeeded in the list with its
 //! metadata failure and the report's "Metadata errors" section; the report
-//! renders (headings, tables, lists) with a hostile scraped track name as
-//! inert text; the quality panel agrees with the API; the Markdown renderer
-//! refuses script URLs; a held run (the site loses most phones at once: the
+//! is drawn from its data (the report route's JSON, never its Markdown): the
+//! sections the Markdown report has, in its order, the figures the JSON
+//! holds, and a hostile scraped track name (HTML and Markdown
+//! metacharacters) as the literal text it is, executing nothing; the
+//! Markdown downloads as it is archived; the quality panel agrees with the
+//! API; a held run (the site loses most phones at once: the
 //! markup-drift guard keeps them and the run ends `drift_suspected`) is
 //! shown as such, with its held field, its explanation, its track pending
 //! deactivation and its report's drift section, and its one-click re-run
 //! accepting the loss clears the phones; a 409 follows the active job, which
-//! the page then cancels and resumes; the kill switch's 503 is explained.
+//! the page then cancels and resumes; a report whose archived data cannot
+//! be read says so and still offers its Markdown; the kill switch's 503 is
+//! explained.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages
 //! `chromium` and `chromium-driver`; other paths through `MRE_CHROMIUM` and
 //! `MRE_CHROMEDRIVER`). Without them the test fails, saying so: CI installs
 //! them. `MRE_ADMIN_SCREENSHOT=/tmp/admin.png` saves a screenshot of the
-//! page with a rendered report, and two of the held run next to it
+//! page with a drawn report (and `/tmp/admin.hostile.png`, its hostile
+//! track's entry; `/tmp/admin.unreadable.png`, a report whose data cannot
+//! be read), and two of the held run next to it
 //! (`/tmp/admin-held.png`, `/tmp/admin-held.report.png`, its report's drift
 //! section); a failing run saves one next to the system's
 //! temporary files and names it.
@@ -50,9 +57,10 @@ const WRONG_TOKEN: &str = "not-the-admin-token-0123456789";
 const TRACKS: usize = 300;
 const LATENCY_MS: u64 = 50;
 const CONCURRENCY: u16 = 4;
-/// What the hostile track is renamed to: markup that must stay text.
-const HOSTILE_NAME: &str =
-    "<img src=x onerror=\"window.__mreXss=1\"> **Bold** [x](javascript:alert(1))";
+/// What the hostile track is renamed to: HTML and Markdown that must stay
+/// text (and scripts that must never run).
+const HOSTILE_NAME: &str = "<img src=x onerror=\"window.__mreXss=1\"> **Bold** [x](javascript:alert(1)) \
+     | `tick` &amp; <script>window.__mreXss=2</script>";
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(15);
 
@@ -106,6 +114,37 @@ impl Api {
         let (status, body) = self.send(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "GET {path}: {body}");
         body
+    }
+
+    /// A job's report: its data (`Accept: application/json`) and its
+    /// Markdown (no `Accept`: the default).
+    async fn report(&self, job_id: &str) -> (Value, String) {
+        let path = format!("/api/v1/tracks/sync/{job_id}/report");
+        let (json_type, json) = self.report_as(&path, Some("application/json")).await;
+        assert_eq!(json_type, "application/json");
+        let (markdown_type, markdown) = self.report_as(&path, None).await;
+        assert_eq!(markdown_type, "text/markdown; charset=utf-8");
+        (serde_json::from_str(&json).expect("report JSON"), markdown)
+    }
+
+    /// `GET path` with this `Accept` (none: no header): content type and body.
+    async fn report_as(&self, path: &str, accept: Option<&str>) -> (String, String) {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.expect("report request");
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (content_type, response.text().await.expect("body"))
     }
 }
 
@@ -408,6 +447,7 @@ struct Stack {
     hostile_slug: String,
     failing_slug: String,
     site: SiteHandle,
+    archive: std::sync::Arc<dyn ingest_core::ReportArchive>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -448,6 +488,7 @@ async fn the_admin_page_runs_and_follows_a_sync_in_a_real_browser() {
         hostile_slug,
         failing_slug,
         site: sim.site(),
+        archive: app.reports.clone(),
     };
 
     let driver = ChromeDriver::start(&driver_path).await;
@@ -625,6 +666,22 @@ async fn scenario(page: Page, stack: Stack) {
             .is_some_and(|s| s.starts_with("1 metadata failure:")),
         "{summary}"
     );
+    // The page asks for the report's data from here on: every request it
+    // makes is recorded with the type it accepts.
+    page.js(
+        "if (!window.__mreRequests) {
+           window.__mreRequests = [];
+           const fetch = window.fetch.bind(window);
+           window.fetch = (url, init) => {
+             const headers = (init && init.headers) || {};
+             window.__mreRequests.push({ url: String(url), accept: headers.Accept || null });
+             return fetch(url, init);
+           };
+         }",
+        vec![],
+    )
+    .await;
+    let (data, markdown) = stack.api.report(&job_id).await;
     page.click_css(&format!("{problems} [data-testid='run-metadata-errors']"))
         .await;
     let section = page
@@ -633,8 +690,10 @@ async fn scenario(page: Page, stack: Stack) {
                 .js(
                     "const body = document.querySelector(arguments[0] + \" [data-testid='run-metadata-errors-body']\");
                      if (!body || body.hidden) return null;
+                     const section = body.querySelector(\"section[data-section='metadata-errors']\");
                      return { heading: body.querySelector('h3') && body.querySelector('h3').textContent,
-                              cells: Array.from(body.querySelectorAll('td'), (c) => c.textContent),
+                              section: !!section,
+                              rows: Array.from(body.querySelectorAll(':scope table > tbody > tr'), (tr) => Array.from(tr.cells, (c) => c.textContent)),
                               headings: body.querySelectorAll('h1,h2,h3,h4').length };",
                     vec![json!(problems)],
                 )
@@ -643,19 +702,35 @@ async fn scenario(page: Page, stack: Stack) {
         })
         .await;
     assert_eq!(section["heading"], "Metadata errors", "{section}");
+    assert_eq!(section["section"], true, "{section}");
     assert_eq!(section["headings"], 1, "only that section: {section}");
-    assert!(
-        section["cells"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c == &json!(stack.failing_slug))),
-        "the failing track is named: {section}"
+    // Drawn from the data: one row per error the JSON lists, its fields in
+    // the columns.
+    let errors = data["metadataErrors"].as_array().expect("metadataErrors");
+    assert_eq!(errors.len(), 1, "{data}");
+    let expected: Vec<Value> = errors
+        .iter()
+        .map(|e| {
+            json!([
+                e["slug"],
+                e["class"],
+                e["attempts"].to_string(),
+                e["message"].as_str().map(str::trim)
+            ])
+        })
+        .collect();
+    assert_eq!(section["rows"], json!(expected), "{section}");
+    assert_eq!(
+        errors[0]["slug"],
+        json!(stack.failing_slug),
+        "the failing track is named"
     );
 
-    // ---- 5. The report renders; the hostile name stays text.
+    // ---- 5. The report is drawn from its data; the hostile name stays text.
     page.click_css(&format!("{row} [data-testid='run-report']"))
         .await;
     let report = page
-        .until("the rendered report", STEP, async || {
+        .until("the drawn report", STEP, async || {
             if !page.visible("report-panel").await {
                 return None;
             }
@@ -663,63 +738,158 @@ async fn scenario(page: Page, stack: Stack) {
                 .js(
                     "const body = document.getElementById('report-body');
                      const title = body.querySelector('h2');
-                     if (!title) return null;
+                     if (!title || body.dataset.jobId !== arguments[0]) return null;
+                     const cells = (tr) => Array.from(tr.cells, (c) => c.textContent.trim());
+                     const summary = Array.from(body.querySelectorAll(\"section[data-section='summary'] tbody tr\"), cells);
+                     const hostile = Array.from(body.querySelectorAll(\"section[data-section='new-tracks'] li\"))
+                       .find((li) => li.querySelector('code') && li.querySelector('code').textContent === arguments[1]);
                      const newRow = Array.from(body.querySelectorAll('tr'))
                        .find((tr) => tr.cells.length === 2 && tr.cells[0].textContent.trim() === 'New');
                      return {
                        title: title.textContent,
-                       sections: Array.from(body.querySelectorAll('h3'), (h) => h.textContent),
-                       newCount: newRow ? newRow.cells[1].textContent.trim() : null,
+                       sections: Array.from(body.querySelectorAll('section > h3'), (h) => h.textContent),
+                       keys: Array.from(body.querySelectorAll('section[data-section]'), (s) => s.dataset.section),
+                       summary: Object.fromEntries(summary),
                        newAlign: newRow ? newRow.cells[1].className : null,
                        tables: body.querySelectorAll('table').length,
-                       items: body.querySelectorAll('ol > li').length,
+                       items: body.querySelectorAll(\"section[data-section='new-tracks'] ol > li\").length,
                        strong: body.querySelectorAll('strong').length,
                        code: body.querySelectorAll('code').length,
+                       hostileName: hostile ? hostile.querySelector('strong').textContent : null,
+                       hostileTags: hostile ? Array.from(hostile.querySelectorAll('*'), (e) => e.tagName) : null,
+                       hostileLink: hostile && hostile.querySelector('a') ? hostile.querySelector('a').getAttribute('href') : null,
                        text: body.textContent,
                        unsafe: body.querySelectorAll('img, script, iframe, object, [onerror], [style], a[href^=\"javascript\"]').length,
+                       scripts: Array.from(document.scripts, (s) => s.getAttribute('src')),
                        xss: window.__mreXss === undefined ? null : window.__mreXss,
+                       requests: window.__mreRequests.filter((r) => r.url.endsWith('/report')),
                      };",
-                    vec![],
+                    vec![json!(job_id), json!(stack.hostile_slug)],
                 )
                 .await;
             (!report.is_null()).then_some(report)
         })
         .await;
+    let mut report = report;
+    // Kept out of the messages below: the whole report's text is long.
+    let text = report["text"].take();
+    let text = text.as_str().unwrap_or_default();
     let title = report["title"].as_str().unwrap_or_default();
-    assert!(title.starts_with("Track sync report"), "{report}");
-    assert_eq!(report["newCount"], TRACKS.to_string(), "{report}");
-    assert_eq!(report["newAlign"], "align-right", "column alignment kept");
-    let sections: Vec<&str> = report["sections"]
-        .as_array()
-        .map(|s| s.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let short: String = job_id.replace('-', "").chars().take(8).collect();
+    assert_eq!(
+        title,
+        format!("Track sync report — run {short}"),
+        "{report}"
+    );
+    // Every section of the Markdown report, in its order.
+    let markdown_sections: Vec<&str> = markdown
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .collect();
+    assert_eq!(
+        report["sections"],
+        json!(markdown_sections),
+        "the page shows what the Markdown shows"
+    );
     for expected in ["Status", "Summary", "New tracks", "Metadata errors"] {
-        assert!(sections.contains(&expected), "{expected} in {sections:?}");
+        assert!(
+            markdown_sections.contains(&expected),
+            "{expected} in {markdown_sections:?}"
+        );
     }
+    // The figures are the data's.
+    let counts = &data["counts"];
+    let summary = &report["summary"];
+    assert_eq!(summary["In catalogue"], counts["catalogueRows"].to_string());
+    assert_eq!(summary["New"], TRACKS.to_string(), "{report}");
+    assert_eq!(summary["New"], counts["new"].to_string());
+    assert_eq!(
+        summary["Dashboards fetched / not modified (304) / skipped / failed"],
+        format!(
+            "{} / {} / {} / {}",
+            counts["dashboardsFetched"],
+            counts["dashboardsNotModified"],
+            counts["dashboardsSkipped"],
+            counts["dashboardsFailed"]
+        ),
+        "{report}"
+    );
+    assert_eq!(report["newAlign"], "num", "numbers right-aligned");
     assert!(report["tables"].as_u64() >= Some(3), "{report}");
-    assert!(
-        report["items"].as_u64() >= Some(TRACKS as u64),
-        "the new tracks are listed"
+    assert_eq!(
+        report["items"].as_u64(),
+        data["newTracks"].as_array().map(|a| a.len() as u64),
+        "every new track the data lists"
     );
     assert!(report["strong"].as_u64() > Some(0) && report["code"].as_u64() > Some(0));
-    let text = report["text"].as_str().unwrap_or_default();
     assert!(
         text.contains(&job_id),
         "the report names its run: {}",
         &text[..text.len().min(400)]
     );
-    assert!(
-        text.contains(HOSTILE_NAME),
-        "the hostile name is shown as the text it is"
+    // The hostile name: the whole of it, as text, in its own element; the
+    // only elements around it are the page's own.
+    assert_eq!(report["hostileName"], HOSTILE_NAME, "{report}");
+    assert_eq!(
+        report["hostileTags"],
+        json!(["STRONG", "CODE", "A"]),
+        "{report}"
     );
-    assert!(text.contains(&stack.hostile_slug));
+    let hostile_url = data["newTracks"]
+        .as_array()
+        .and_then(|tracks| {
+            tracks
+                .iter()
+                .find(|t| t["slug"] == json!(stack.hostile_slug))
+        })
+        .map(|t| t["trackUrl"].clone())
+        .expect("the hostile track in the data");
+    assert_eq!(
+        report["hostileLink"], hostile_url,
+        "the only link is the track's own page"
+    );
     assert_eq!(report["unsafe"], 0, "no element came from report text");
+    assert_eq!(
+        report["scripts"],
+        json!(["/admin/app.js"]),
+        "no script was added"
+    );
     assert_eq!(report["xss"], Value::Null, "no script ran");
+    // The page asked for data, never for the Markdown, to draw.
+    let requests = report["requests"].as_array().cloned().unwrap_or_default();
+    assert!(!requests.is_empty(), "{report}");
+    assert!(
+        requests.iter().all(|r| r["accept"] == "application/json"),
+        "{requests:?}"
+    );
     if let Some(path) = std::env::var_os("MRE_ADMIN_SCREENSHOT") {
-        page.js("window.scrollTo(0, 0);", vec![]).await;
+        page.js(
+            "document.getElementById('report-panel').scrollIntoView({ block: 'start' });",
+            vec![],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let png = page.client.screenshot().await.expect("screenshot");
         std::fs::write(&path, png).expect("write the screenshot");
+        // And the hostile track's entry, in the middle of the window.
+        page.js(
+            "Array.from(document.querySelectorAll(\"#report-body section[data-section='new-tracks'] li code\"))
+               .find((c) => c.textContent === arguments[0])
+               .scrollIntoView({ block: 'center' });",
+            vec![json!(stack.hostile_slug)],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = page.client.screenshot().await.expect("screenshot");
+        let path = PathBuf::from(path);
+        std::fs::write(path.with_extension("hostile.png"), png).expect("write the screenshot");
     }
+
+    // The Markdown, for download: as archived, named as its file.
+    let download = download_markdown(&page).await;
+    assert_eq!(download["text"], markdown.as_str(), "the archived Markdown");
+    assert_eq!(download["name"], data["fileName"], "{download}");
+    assert_eq!(download["type"], "text/markdown;charset=utf-8");
 
     // ---- 6. The quality panel agrees with the API.
     let quality = stack.api.get("/api/v1/tracks/quality?runs=10").await;
@@ -746,76 +916,9 @@ async fn scenario(page: Page, stack: Stack) {
         .collect();
     assert_eq!(shown, expected);
 
-    // ---- 7. The renderer itself, on the constructs the reports use and
-    //         on input meant to break out of them.
-    let rendered = page
-        .js(
-            r#"const md = window.mreMarkdown;
-               const html = (src) => { const d = document.createElement('div'); d.append(md.render(md.parse(src))); return d; };
-               const a = html('[ok](https://example.org/a_b) [bad](javascript:alert(1)) [data](data:text/html,x) <https://example.org/auto> see https://example.org/bare.');
-               const t = html('| a | b |\n|:--|--:|\n| `x\\|y` | \\| *em* |\n| <b>raw</b> | &lt;i&gt; |');
-               const l = html('1. **one**\n   - nested `c`\n2. two\n\n- [ ] x\n');
-               const c = html('```text\n<script>alert(1)</script>\n```\n\n# H1 #\nSetext\n---\n\n> quote');
-               return {
-                 links: Array.from(a.querySelectorAll('a'), (x) => [x.textContent, x.getAttribute('href'), x.rel]),
-                 linkText: a.textContent,
-                 cells: Array.from(t.querySelectorAll('td'), (x) => x.textContent),
-                 aligns: Array.from(t.querySelectorAll('th'), (x) => x.className),
-                 em: t.querySelectorAll('em').length,
-                 tableTags: t.querySelectorAll('b, i').length,
-                 nested: l.querySelectorAll('ol > li > ul > li > code').length,
-                 strong: l.querySelector('ol > li > strong').textContent,
-                 ol: l.querySelectorAll('ol > li').length,
-                 pre: c.querySelector('pre code').textContent,
-                 scripts: c.querySelectorAll('script').length,
-                 headings: Array.from(c.querySelectorAll('h1, h2'), (h) => h.tagName + ':' + h.textContent),
-                 quote: c.querySelector('blockquote').textContent.trim(),
-               };"#,
-            vec![],
-        )
-        .await;
-    assert_eq!(
-        rendered["links"],
-        json!([
-            [
-                "ok",
-                "https://example.org/a_b",
-                "noopener noreferrer nofollow"
-            ],
-            [
-                "https://example.org/auto",
-                "https://example.org/auto",
-                "noopener noreferrer nofollow"
-            ],
-            [
-                "https://example.org/bare",
-                "https://example.org/bare",
-                "noopener noreferrer nofollow"
-            ],
-        ]),
-        "only http(s) links: {rendered}"
-    );
-    assert!(
-        rendered["linkText"]
-            .as_str()
-            .is_some_and(|t| t.contains("bad") && t.contains("data") && t.ends_with("bare.")),
-        "{rendered}"
-    );
-    assert_eq!(
-        rendered["cells"],
-        json!(["x|y", "| em", "<b>raw</b>", "<i>"]),
-        "{rendered}"
-    );
-    assert_eq!(rendered["aligns"], json!(["align-left", "align-right"]));
-    assert_eq!(rendered["em"], 1);
-    assert_eq!(rendered["tableTags"], 0, "inline HTML stays text");
-    assert_eq!(rendered["nested"], 1, "{rendered}");
-    assert_eq!(rendered["strong"], "one");
-    assert_eq!(rendered["ol"], 2);
-    assert_eq!(rendered["pre"], "<script>alert(1)</script>");
-    assert_eq!(rendered["scripts"], 0);
-    assert_eq!(rendered["headings"], json!(["H1:H1", "H2:Setext"]));
-    assert_eq!(rendered["quote"], "quote");
+    // ---- 7. Nothing in the page parses Markdown any more.
+    let parser = page.js("return typeof window.mreMarkdown;", vec![]).await;
+    assert_eq!(parser, "undefined");
 
     // ---- 8. A held run, and the re-run that accepts the loss.
     held_run_and_its_acceptance(&page, &stack, &job_id).await;
@@ -871,8 +974,10 @@ async fn scenario(page: Page, stack: Stack) {
         .get(&format!("/api/v1/tracks/sync/{queued_id}"))
         .await;
     assert_eq!(job["status"], "queued", "resumed");
+    archive_unreadable_report(&stack.archive, &job_id, &queued_id).await;
     page.click_id("active-cancel").await;
     page.until_text("active-status", |t| t == "cancelled").await;
+    unreadable_report_is_explained(&page, &queued_id).await;
 
     // ---- 10. The kill switch: 503 explained, nothing enqueued.
     let jobs_before = stack.api.get("/api/v1/tracks/sync?limit=50").await["items"]
@@ -1292,5 +1397,132 @@ async fn held_run_and_its_acceptance(page: &Page, stack: &Stack, first_job: &str
         .await;
     assert_eq!(cells["badge"], "succeeded", "{cells}");
     assert_eq!(cells["accepting"], "accepting loss of phone", "{cells}");
+    page.click_id("report-close").await;
+}
+
+/// Click "Download Markdown" with the browser's download replaced by a
+/// record of it: the file's name, type and text.
+async fn download_markdown(page: &Page) -> Value {
+    page.js(
+        "window.__mreDownloads = [];
+         if (!window.__mreDownloadHooked) {
+           window.__mreDownloadHooked = true;
+           const create = URL.createObjectURL.bind(URL);
+           URL.createObjectURL = (blob) => {
+             const url = create(blob);
+             window.__mreDownloads.push({ blob, url });
+             return url;
+           };
+           const click = HTMLAnchorElement.prototype.click;
+           HTMLAnchorElement.prototype.click = function () {
+             const last = window.__mreDownloads[window.__mreDownloads.length - 1];
+             if (last && this.hasAttribute('download') && this.getAttribute('href') === last.url) {
+               last.name = this.getAttribute('download');
+               return undefined;
+             }
+             return click.call(this);
+           };
+         }",
+        vec![],
+    )
+    .await;
+    page.click_id("report-download").await;
+    page.until("the Markdown download", STEP, async || {
+        let download = page
+            .js(
+                "const d = window.__mreDownloads.find((x) => x.name);
+                 if (!d) return null;
+                 return d.blob.text().then((text) => ({ name: d.name, type: d.blob.type, text }));",
+                vec![],
+            )
+            .await;
+        (!download.is_null()).then_some(download)
+    })
+    .await
+}
+
+/// The Markdown of the unreadable report [`archive_unreadable_report`] saves.
+const OLD_MARKDOWN: &str =
+    "# Track sync report — run (archived by an older version)\n\n## Status\n\n**Succeeded.**\n";
+
+/// Archive a report for `job_id` whose data this version cannot read (an
+/// older version's shape), with the times of `template_job`'s report.
+async fn archive_unreadable_report(
+    archive: &std::sync::Arc<dyn ingest_core::ReportArchive>,
+    template_job: &str,
+    job_id: &str,
+) {
+    let template = archive
+        .get_report(uuid::Uuid::parse_str(template_job).expect("uuid"))
+        .await
+        .expect("archive")
+        .expect("the first run's report");
+    let run_id = uuid::Uuid::parse_str(job_id).expect("uuid");
+    archive
+        .save_report(&ingest_core::ArchivedReport {
+            run_id,
+            file_name: format!("track-sync-old-{}.md", run_id.simple()),
+            body: OLD_MARKDOWN.to_owned(),
+            data: json!({ "run_id": job_id, "status": "ok", "counts": "12 new" }),
+            ..template
+        })
+        .await
+        .expect("archive the report");
+}
+
+/// A report whose data cannot be read: the page says so in the report
+/// panel, not as a failure, and its Markdown still downloads.
+async fn unreadable_report_is_explained(page: &Page, job_id: &str) {
+    page.until("the report button of the cancelled run", STEP, async || {
+        page.visible("active-report").await.then_some(())
+    })
+    .await;
+    page.click_id("active-report").await;
+    let shown = page
+        .until("the unreadable report", STEP, async || {
+            let shown = page
+                .js(
+                    "const body = document.getElementById('report-body');
+                     if (body.dataset.jobId !== arguments[0]) return null;
+                     const note = body.querySelector(\"[data-testid='report-unreadable']\");
+                     return { note: note ? note.textContent : null, sections: body.querySelectorAll('section').length };",
+                    vec![json!(job_id)],
+                )
+                .await;
+            (!shown.is_null()).then_some(shown)
+        })
+        .await;
+    let note = shown["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("cannot be read") && note.contains("Markdown report can still be downloaded"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["sections"], 0,
+        "no section drawn from unreadable data"
+    );
+    if let Some(path) = std::env::var_os("MRE_ADMIN_SCREENSHOT") {
+        page.js(
+            "document.getElementById('report-panel').scrollIntoView({ block: 'center' });",
+            vec![],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = page.client.screenshot().await.expect("screenshot");
+        let path = PathBuf::from(path);
+        std::fs::write(path.with_extension("unreadable.png"), png).expect("write the screenshot");
+    }
+    assert!(page.visible("report-download").await);
+    assert!(
+        !page.visible("error-banner").await,
+        "not a failure of the page"
+    );
+    let download = download_markdown(page).await;
+    assert_eq!(download["text"], OLD_MARKDOWN, "{download}");
+    assert_eq!(
+        download["name"],
+        format!("track-sync-{job_id}.md"),
+        "no file name known without the data"
+    );
     page.click_id("report-close").await;
 }

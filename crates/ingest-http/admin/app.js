@@ -1,16 +1,17 @@
 // The admin page's script: token handling, starting and following sync jobs,
-// the list of recent runs, their reports and the quality panel.
+// the list of recent runs, their reports (drawn from the report's data, the
+// route's JSON; the Markdown is only downloaded) and the quality panel.
 //
 // Security rules this file keeps (the page's CSP enforces the last one):
 // - The admin token lives in sessionStorage only: never localStorage, never a
 //   cookie, never a URL. It leaves the page only as an Authorization header
 //   on same-origin API calls.
 // - Every piece of data from the API (track names scraped from the web, error
-//   messages, report text) reaches the page as a DOM text node (textContent,
-//   createTextNode) or a checked http(s)/mailto href; nothing is ever parsed
-//   as HTML. `require-trusted-types-for 'script'` makes the browser throw on
-//   any HTML sink assignment, so a mistake fails loudly instead of opening a
-//   hole.
+//   messages, report values) reaches the page as a DOM text node
+//   (textContent, createTextNode) or a checked http(s) href; nothing is ever
+//   parsed, as HTML or as Markdown. `require-trusted-types-for 'script'`
+//   makes the browser throw on any HTML sink assignment, so a mistake fails
+//   loudly instead of opening a hole.
 'use strict';
 
 (() => {
@@ -117,7 +118,8 @@
     if (!token) throw new ApiError(401, 'unauthorized', 'No admin token is set.');
     const headers = {
       Authorization: `Bearer ${token}`,
-      Accept: text ? 'text/markdown, text/plain' : 'application/json',
+      // The report route negotiates: its data as JSON, or its Markdown.
+      Accept: text ? 'text/markdown' : 'application/json',
     };
     const init = { method, headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' };
     if (body !== undefined) {
@@ -746,7 +748,7 @@
         text: `${formatCount(n)} metadata failure${n === 1 ? '' : 's'}: ${n === 1 ? 'this track keeps its' : 'these tracks keep their'} stored fields.`,
         attrs: { 'data-testid': 'run-metadata-summary' },
       }));
-      const details = el('div', { className: 'markdown', attrs: { 'data-testid': 'run-metadata-errors-body' } });
+      const details = el('div', { className: 'report', attrs: { 'data-testid': 'run-metadata-errors-body' } });
       details.hidden = true;
       const toggle = button('Show metadata errors', 'run-metadata-errors', async () => {
         if (!details.hidden) {
@@ -757,11 +759,8 @@
         }
         toggle.disabled = true;
         try {
-          const markdown = await api(reportUrl(job), { text: true });
-          const section = Markdown.section(Markdown.parse(markdown), 'Metadata errors');
-          details.replaceChildren(section.length > 0
-            ? Markdown.render(section, 1)
-            : el('p', { text: 'The report has no "Metadata errors" section.' }));
+          const report = await api(reportUrl(job));
+          details.replaceChildren(Report.section(report, 'metadata-errors'));
           details.hidden = false;
           toggle.textContent = 'Hide metadata errors';
           toggle.setAttribute('aria-expanded', 'true');
@@ -779,34 +778,538 @@
 
   // --------------------------------------------------------- report ---
 
+  const report_state = { job: null, fileName: null };
+
+  /** Show a run's report, drawn from its data. */
   async function openReport(job) {
     clearMessages();
     const panel = $('report-panel');
     const body = $('report-body');
-    let markdown;
+    let report = null;
     try {
-      markdown = await api(reportUrl(job), { text: true });
+      report = await api(reportUrl(job));
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         showError(`No report is archived for job ${job.jobId} yet.`);
         return;
       }
-      handleError(err, 'Loading the report');
-      return;
+      // The data is not readable, the Markdown still is: say so (below)
+      // and offer it.
+      if (!(err instanceof ApiError && err.code === 'report_data_unreadable')) {
+        handleError(err, 'Loading the report');
+        return;
+      }
     }
+    report_state.job = job;
+    report_state.fileName = report && typeof report.fileName === 'string' ? report.fileName : null;
     $('report-meta').textContent = `Job ${job.jobId} · ${OUTCOME_LABEL[outcomeOf(job)] || outcomeOf(job)}${job.completedAt ? ` · finished ${formatTime(job.completedAt)}` : ''}`;
-    // Report headings start at h1; the page has its own h1 and h2s, so the
-    // report's levels are shifted down by one.
-    body.replaceChildren(Markdown.render(Markdown.parse(markdown), 1));
-    // The drift guard's held fields head the report: make the section stand out.
-    for (const heading of body.querySelectorAll('h3')) {
-      if (heading.textContent.startsWith('Markup drift suspected')) heading.classList.add('held-heading');
-    }
+    body.replaceChildren(report
+      ? Report.draw(report)
+      : el('p', {
+        className: 'alert error',
+        text: 'The data of this report cannot be read by this version of the service (it was archived by an older or newer one, '
+          + 'or it is damaged), so it cannot be drawn here. The Markdown report can still be downloaded.',
+        attrs: { 'data-testid': 'report-unreadable' },
+      }));
     body.dataset.jobId = job.jobId;
     show(panel, true);
     panel.scrollIntoView({ behavior: 'smooth', block: 'start' });
     $('report-close').focus({ preventScroll: true });
   }
+
+  /** Save the shown run's Markdown report (as files and the CLI have it). */
+  async function downloadMarkdown() {
+    const job = report_state.job;
+    if (!job) return;
+    let markdown;
+    try {
+      markdown = await api(reportUrl(job), { text: true });
+    } catch (err) {
+      handleError(err, 'Downloading the Markdown report');
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([markdown], { type: 'text/markdown;charset=utf-8' }));
+    const name = report_state.fileName || `track-sync-${job.jobId}.md`;
+    const link = el('a', { attrs: { href: url, download: name, hidden: true } });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    // Give the download time to start before the URL goes.
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  // The report, drawn from its data (`GET …/report`, `Accept:
+  // application/json`): the sections of the Markdown report in its order,
+  // each a <section data-section="…"> under an h3. Every string of the report
+  // is set as text (el's `text`, text nodes); the only link is a new track's
+  // page, and only when it is an http(s) URL.
+
+  const Report = (() => {
+    /** Entries listed per section, as in the Markdown report. */
+    const MAX_LISTED = 1000;
+    /** Longest value and message shown in full (the full one in the tooltip). */
+    const MAX_VALUE_CHARS = 200;
+    const MAX_MESSAGE_CHARS = 300;
+
+    const count = formatCount;
+    const code = (text) => el('code', { text });
+    const strong = (text) => el('strong', { text });
+    const text = (value) => document.createTextNode(String(value));
+    const para = (...children) => el('p', {}, ...children);
+
+    /** `s` cut to `max` characters, saying how long it was; the whole in a tooltip. */
+    function cut(tag, s, max) {
+      const chars = Array.from(String(s));
+      if (chars.length <= max) return el(tag, { text: s });
+      return el(tag, { text: `${chars.slice(0, max).join('')}… (${count(chars.length)} characters)`, attrs: { title: s } });
+    }
+
+    /** A value, or a dash for none. */
+    const value = (v) => (v === null || v === undefined ? text('—') : cut('code', v, MAX_VALUE_CHARS));
+
+    const utc = (iso) => {
+      const date = new Date(iso);
+      if (Number.isNaN(date.getTime())) return String(iso);
+      return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+    };
+    const day = (iso) => {
+      const date = new Date(iso);
+      return Number.isNaN(date.getTime()) ? String(iso) : date.toISOString().slice(0, 10);
+    };
+    const time = (iso, format) => el('time', { text: format(iso), attrs: { datetime: iso, title: formatTime(iso) } });
+
+    /** Seconds as people write them: 38 ms, 2.1 s, 4 m 05 s, 1 h 02 m 03 s. */
+    function seconds(secs) {
+      const s = Number.isFinite(secs) && secs > 0 ? secs : 0;
+      if (s === 0) return '0 s';
+      if (s < 1) {
+        const ms = Math.round(s * 1000);
+        return ms >= 1000 ? '1.0 s' : `${ms} ms`;
+      }
+      if (s < 10) {
+        const tenths = Math.round(s * 10) / 10;
+        if (tenths < 10) return `${tenths.toFixed(1)} s`;
+      }
+      const whole = Math.round(s);
+      const [h, m, r] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+      const pad = (n) => String(n).padStart(2, '0');
+      if (h > 0) return `${h} h ${pad(m)} m ${pad(r)} s`;
+      if (m > 0) return `${m} m ${pad(r)} s`;
+      return `${r} s`;
+    }
+
+    const percent = (value) => `${(Number.isFinite(value) ? value : 0).toFixed(1).replace(/^-(0\.0)$/, '$1')}%`;
+    const percentOf = (fraction) => percent(fraction * 100);
+    /** A configured limit: 10%, 12.5%. */
+    const limit = (fraction) => `${Math.round((Number.isFinite(fraction) ? fraction : 0) * 1000) / 10}%`;
+    const share = (n, of) => (of > 0 ? (n * 100) / of : 0);
+    const plural = (n, one, many) => (n === 1 ? one : many);
+
+    /** A section of the report: its element and heading. */
+    function section(key, title, className) {
+      return el('section', { className: 'report-section', attrs: { 'data-section': key } },
+        el('h3', { text: title, className }));
+    }
+
+    /** Append the children that are there (a missing note is null). */
+    function put(parent, ...children) {
+      for (const child of children) {
+        if (child !== null && child !== undefined) parent.append(child);
+      }
+      return parent;
+    }
+
+    function table(head, rows, { numeric = [], headless = false, className = null } = {}) {
+      const cellOf = (content, k, tag) => {
+        const cell = el(tag, { className: numeric.includes(k) ? 'num' : null, attrs: tag === 'th' ? { scope: 'col' } : {} });
+        cell.append(content instanceof Node ? content : text(content));
+        return cell;
+      };
+      const body = el('tbody');
+      for (const row of rows) body.append(el('tr', {}, ...row.map((c, k) => cellOf(c, k, 'td'))));
+      const thead = headless ? null : el('thead', {}, el('tr', {}, ...head.map((c, k) => cellOf(c, k, 'th'))));
+      return el('div', { className: 'table-wrap' }, el('table', { className }, thead, body));
+    }
+
+    /** Nodes joined into one fragment. */
+    function join(parts, separator) {
+      const fragment = document.createDocumentFragment();
+      parts.forEach((part, i) => {
+        if (i > 0) fragment.append(text(separator));
+        fragment.append(part instanceof Node ? part : text(part));
+      });
+      return fragment;
+    }
+
+    /** "name (slug)": the name strong, the slug as code. */
+    const named = (t) => join([strong(t.name), join([text('('), code(t.slug), text(')')], '')], ' ');
+
+    /** The entries shown and the line for those left out (from the exact count). */
+    function listed(items, total) {
+      const shown = items.slice(0, MAX_LISTED);
+      const all = Math.max(Number.isFinite(total) ? total : 0, items.length);
+      const more = all - shown.length;
+      const note = more > 0
+        ? para(text(`… and ${count(more)} more, not listed (`), code('ingest-cli tracks list'), text(' shows every stored track).'))
+        : null;
+      return [shown, note];
+    }
+
+    /** A section with a numbered list, or "None.". */
+    function listSection(key, title, items, total, item, intro = null) {
+      const node = section(key, title);
+      if (items.length === 0) {
+        node.append(para('None.'));
+        return node;
+      }
+      const [shown, more] = listed(items, total);
+      return put(node, intro, el('ol', {}, ...shown.map((entry) => el('li', {}, ...item(entry)))), more);
+    }
+
+    /** A section with a table, or "None.". */
+    function tableSection(key, title, items, total, head, row, numeric, after = null) {
+      const node = section(key, title);
+      if (items.length === 0) {
+        node.append(para('None.'));
+        return node;
+      }
+      const [shown, more] = listed(items, total);
+      return put(node, table(head, shown.map(row), { numeric }), after, more);
+    }
+
+    // ---- the sections, in the Markdown report's order
+
+    function header(r) {
+      const short = String(r.runId).replace(/-/g, '').slice(0, 8);
+      const o = r.options;
+      const runs = o.deactivateAfterMissingRuns;
+      const options = join([
+        join(['metadata ', code(o.metadata)], ''),
+        `concurrency ${o.concurrency}`,
+        `batch ${o.batchSize}`,
+        `guard ${limit(o.guardMaxDeactivateShare)}`,
+        `force ${o.force ? 'on' : 'off'}`,
+        `deactivate after ${runs} missing ${plural(runs, 'run', 'runs')}`,
+        `drift limit ${limit(o.driftMaxLossShare)} of at least ${o.driftMinTracks} ${plural(o.driftMinTracks, 'track', 'tracks')}`,
+        ...(o.acceptDrift.length > 0 ? [`accepting drift of ${o.acceptDrift.join(', ')}`] : []),
+      ], ', ');
+      const bound = r.politenessBoundSeconds;
+      const duration = bound === null || bound === undefined
+        ? seconds(r.durationSeconds)
+        : `${seconds(r.durationSeconds)} (bound at this politeness: ${seconds(bound)})`;
+      const fragment = document.createDocumentFragment();
+      fragment.append(
+        el('h2', { text: `Track sync report — run ${short}` }),
+        table([], [
+          ['Run', code(r.runId)],
+          ['Source', r.source],
+          ['Trigger', `${r.trigger}, attempt ${r.attempt}`],
+          ['Started', time(r.startedAt, utc)],
+          ['Finished', time(r.finishedAt, utc)],
+          ['Duration', duration],
+          ['Options', options],
+        ], { headless: true, className: 'key-values' }),
+      );
+      return fragment;
+    }
+
+    const isNotable = (f) => f.decision !== 'applied' || f.massChange;
+
+    function drift(r) {
+      const d = r.drift;
+      if (!d || !d.fields.some(isNotable)) return null;
+      const held = d.fields.filter((f) => f.decision === 'held').length;
+      let node;
+      if (held > 0) {
+        const one = held === 1;
+        node = section('drift', 'Markup drift suspected: fields held', 'held-heading');
+        node.append(para(
+          text(`${one ? 'This field' : 'These fields'} vanished from more than ${limit(d.maxLossShare)} of the fetched tracks that had ${one ? 'it' : 'them'} `
+            + `(and from at least ${count(d.minTracks)} of them): the dashboard's markup probably changed. Every track keeps its stored value, `
+            + `and nothing of ${one ? 'it' : 'them'} was written to the history. If the change is real, run the sync again accepting it: `),
+          code('--accept-drift FIELD'), text(' (or '), code('all'), text('), '), code('acceptDrift'), text(' in the API, or the re-run button of the run.'),
+        ));
+      } else {
+        node = section('drift', 'Markup drift');
+        node.append(para('Fields that vanished or changed on a large share of the tracks that had them: applied (accepted by the operator, or changed values rather than lost ones).'));
+      }
+      const decision = (f) => {
+        if (f.decision === 'held') return strong('held');
+        if (f.decision === 'accepted') return 'accepted, applied';
+        return f.massChange ? 'mass change, applied' : 'applied';
+      };
+      const notable = d.fields.filter(isNotable);
+      node.append(table(['field', 'decision', 'vanished', 'changed', 'tracks that had it'], notable.map((f) => [
+        code(f.field),
+        decision(f),
+        `${count(f.lost)} (${percent(share(f.lost, f.had))})`,
+        `${count(f.changed)} (${percent(share(f.changed, f.had))})`,
+        count(f.had),
+      ]), { numeric: [2, 3, 4] }));
+      const samples = notable.flatMap((f) => f.samples.map((s) => [f, s]));
+      if (samples.length > 0) {
+        node.append(
+          para('Sample tracks (stored value → what the page now says):'),
+          table(['field', 'track', 'stored', 'on the page'], samples.map(([f, s]) => [
+            code(f.field), join([text(s.name), join([text('('), code(s.slug), text(')')], '')], ' '), value(s.storedValue), value(s.pageValue),
+          ])),
+        );
+      }
+      return node;
+    }
+
+    function guardRefusal(g, error) {
+      if (!g) {
+        return error
+          ? para(strong('Guard refused the deactivation:'), text(` ${String(error).trim()}; nothing deactivated.`))
+          : para(strong('Guard refused the deactivation:'), text(' nothing deactivated.'));
+      }
+      const numbers = `would deactivate ${count(g.missing)} of ${count(g.activeBefore)} active tracks (${percentOf(g.share)})`;
+      if (g.share > g.maxShare) {
+        return para(strong('Guard refused:'), text(` ${numbers}, above the ${limit(g.maxShare)} limit: nothing deactivated; run again with `),
+          code('--force'), text(' (or "Force deactivation") if the catalogue really shrank.'));
+      }
+      const why = (g.reason || error || 'the deactivation was not allowed').trim();
+      return para(strong('Guard refused:'), text(` ${why}; ${numbers}: nothing deactivated.`));
+    }
+
+    function guardNote(g) {
+      const missing = `${count(g.missing)} of ${count(g.activeBefore)} active tracks (${percentOf(g.share)})`;
+      const max = limit(g.maxShare);
+      if (g.allowed && g.forced && g.share > g.maxShare) {
+        return para(`Deactivation forced: ${missing} were missing from the catalogue, above the ${max} limit.`);
+      }
+      if (g.allowed) return para(`Deactivation guard: ${missing} missing from the catalogue, within the ${max} limit.`);
+      return para(`Deactivation guard: ${missing} missing from the catalogue; not deactivated${g.reason ? `: ${g.reason.trim()}` : ''}.`);
+    }
+
+    function failure(node, r, headline) {
+      node.append(para(strong(headline[0]), text(headline[1] ? ` ${headline[1]}` : '')));
+      const error = r.error ? r.error.trim() : '';
+      node.append(error ? el('pre', {}, code(error)) : para('No error message was recorded.'));
+      const c = r.counts;
+      node.append(para(c.new + c.updated + c.deactivated + c.reactivated === 0
+        ? 'No track was added, changed, deactivated or reactivated.'
+        : 'The counts below show what the run did before it stopped.'));
+    }
+
+    function status(r) {
+      const node = section('status', 'Status');
+      const g = r.guard;
+      switch (r.status) {
+        case 'succeeded': {
+          const failed = Math.max(r.counts.dashboardsFailed, r.metadataErrors.length);
+          node.append(failed === 0
+            ? para(strong('Succeeded.'))
+            : para(strong('Succeeded.'), text(` ${failed === 1 ? '1 track whose dashboard failed' : `${count(failed)} tracks whose dashboards failed`} kept the fields stored from earlier runs (see Metadata errors).`)));
+          break;
+        }
+        case 'drift_suspected': {
+          const held = r.drift ? r.drift.fields.filter((f) => f.decision === 'held').map((f) => code(f.field)) : [];
+          node.append(
+            para(strong('Drift suspected.'), text(' '), held.length > 0 ? join(held, ', ') : text('Some fields'),
+              text(' vanished from too many tracks at once: every track keeps its stored value (see Markup drift suspected above).')),
+            para('The rest of the run completed: new tracks and every other field are stored.'),
+          );
+          if (g && !g.allowed) node.append(guardRefusal(g, null));
+          break;
+        }
+        case 'guard_refused':
+          node.append(guardRefusal(g, r.error), para('The rest of the run completed: new and updated tracks are stored.'));
+          break;
+        case 'format_error':
+          failure(node, r, ['Format error.', 'The catalogue page could not be read: the site may have changed shape.']);
+          break;
+        case 'cancelled':
+          failure(node, r, ['Cancelled.', 'The run was stopped on request; what it stored before stays.']);
+          break;
+        default:
+          failure(node, r, ['Failed.', 'The run stopped before the end.']);
+      }
+      if (r.status !== 'guard_refused' && g && (r.status !== 'drift_suspected' || g.allowed)) node.append(guardNote(g));
+      return node;
+    }
+
+    function summary(r) {
+      const c = r.counts;
+      const node = section('summary', 'Summary');
+      node.append(
+        table([], [
+          ['In catalogue', count(c.catalogueRows)],
+          ['Skipped catalogue rows', count(c.skippedRows)],
+          ['New', count(c.new)],
+          ['Updated (profile fields)', count(c.updated)],
+          ['Unchanged', count(c.unchanged)],
+          ['Churn only (activity, stats)', count(c.churnOnly)],
+          ['Deactivated', count(c.deactivated)],
+          ['Missing, pending deactivation', count(c.pendingDeactivation)],
+          ['Reactivated', count(c.reactivated)],
+          ['Dashboards fetched / not modified (304) / skipped / failed',
+            `${count(c.dashboardsFetched)} / ${count(c.dashboardsNotModified)} / ${count(c.dashboardsSkipped)} / ${count(c.dashboardsFailed)}`],
+          ['Retries / 429 answers / Retry-After wait', `${count(c.retries)} / ${count(c.responses429)} / ${seconds(c.retryAfterWaitSeconds)}`],
+          ['Validation anomalies', count(c.validationAnomalies)],
+          ['Geocoded / geocoding failed', `${count(c.geocoded)} / ${count(c.geocodeFailures)}`],
+          ['Database batches / rows written', `${count(c.dbBatches)} / ${count(c.dbRowsWritten)}`],
+        ], { numeric: [1], headless: true }),
+        para(el('em', { text: 'Churn only' }), text(': tracks whose only differences are the catalogue\'s activity text, live flags, current event or lifetime stats. They are counted, not listed.')),
+      );
+      return node;
+    }
+
+    function stageTimings(r) {
+      const node = section('stage-timings', 'Stage timings');
+      if (r.stageTimings.length === 0) {
+        node.append(para('None.'));
+        return node;
+      }
+      const total = r.durationSeconds;
+      const stageShare = (part) => {
+        if (!(Number.isFinite(total) && total > 0 && Number.isFinite(part))) return '—';
+        const s = Math.max(0, (part / total) * 100);
+        return Math.round(s) === 0 && s > 0 ? '<1%' : `${Math.round(s)}%`;
+      };
+      const rows = r.stageTimings.map((t) => [
+        t.detail && t.detail.trim() ? `${t.stage} (${t.detail.trim()})` : t.stage,
+        seconds(t.seconds),
+        stageShare(t.seconds),
+      ]);
+      rows.push(['whole run', seconds(total), total > 0 ? '100%' : '—']);
+      node.append(table(['stage', 'time', 'share'], rows, { numeric: [1, 2] }));
+      return node;
+    }
+
+    /** A track's page as a link when it is an http(s) URL; else text. */
+    function trackLink(url) {
+      try {
+        const parsed = new URL(url);
+        if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
+          return el('a', { text: url, attrs: { href: parsed.href, rel: 'noopener noreferrer nofollow', target: '_blank' } });
+        }
+      } catch {
+        // Not a URL: shown as text.
+      }
+      return text(url);
+    }
+
+    function newTracks(r) {
+      return listSection('new-tracks', 'New tracks', r.newTracks, r.counts.new, (t) => {
+        const parts = [strong(t.name), code(t.slug)];
+        const place = [t.city, t.state, t.countryCode].map((p) => (p || '').trim()).filter((p) => p !== '');
+        if (place.length > 0) parts.push(place.join(', '));
+        if (t.trackUrl && t.trackUrl.trim()) parts.push(trackLink(t.trackUrl.trim()));
+        return [join(parts, ' — ')];
+      });
+    }
+
+    function updatedTracks(r) {
+      return listSection('updated-tracks', 'Updated tracks', r.updatedTracks, r.counts.updated, (t) => [
+        named(t),
+        el('ul', {}, ...(t.changes.length === 0
+          ? [el('li', { text: 'no changed field was recorded' })]
+          : t.changes.map((c) => el('li', {}, text(`${c.field}: `), value(c.oldValue), text(' → '), value(c.newValue))))),
+      ]);
+    }
+
+    function deactivatedTracks(r) {
+      return listSection('deactivated-tracks', 'Deactivated tracks', r.deactivatedTracks, r.counts.deactivated, (t) => [
+        named(t), text(' — last seen '), time(t.lastSeenAt, day), text(', in catalogue since '), time(t.firstSeenAt, day),
+      ]);
+    }
+
+    function pendingDeactivation(r) {
+      const of = r.options.deactivateAfterMissingRuns;
+      const intro = para(`Active tracks missing from this catalogue: each is deactivated once it has been missing from ${of} consecutive complete catalogues, and its count starts again if it comes back.`);
+      return listSection('pending-deactivation', 'Missing, pending deactivation', r.pendingDeactivation, r.counts.pendingDeactivation, (t) => [
+        named(t), text(` — missing, pending deactivation (${t.missingRuns} of ${of}), last seen `), time(t.lastSeenAt, day),
+      ], intro);
+    }
+
+    function reactivatedTracks(r) {
+      return listSection('reactivated-tracks', 'Reactivated tracks', r.reactivatedTracks, r.counts.reactivated, (t) => [
+        named(t),
+        ...(t.inactiveSince ? [text(' — inactive since '), time(t.inactiveSince, day)] : [text(' — inactive since an unknown date')]),
+      ]);
+    }
+
+    function metadataErrors(r) {
+      const errors = r.metadataErrors;
+      return tableSection('metadata-errors', 'Metadata errors', errors, r.counts.dashboardsFailed,
+        ['track', 'error', 'attempts', 'message'],
+        (e) => [code(e.slug), e.class, count(e.attempts), cut('span', e.message.trim(), MAX_MESSAGE_CHARS)],
+        [2],
+        para(plural(errors.length, 'This track keeps the fields stored from earlier runs.', 'These tracks keep the fields stored from earlier runs.')));
+    }
+
+    function anomalies(r) {
+      return tableSection('validation-anomalies', 'Validation anomalies', r.validationAnomalies, r.counts.validationAnomalies,
+        ['track', 'field', 'value', 'rule'],
+        (a) => [code(a.slug), a.field, cut('code', a.value, MAX_VALUE_CHARS), a.rule],
+        [],
+        para('These values were not stored.'));
+    }
+
+    function skippedRows(r) {
+      return tableSection('skipped-rows', 'Skipped catalogue rows', r.skippedRows, r.counts.skippedRows,
+        ['row', 'reason', 'link'],
+        (row) => [count(row.rowIndex), cut('span', row.reason.trim(), MAX_MESSAGE_CHARS), row.href ? cut('code', row.href, MAX_VALUE_CHARS) : '—'],
+        [0]);
+    }
+
+    function completeness(r) {
+      const node = section('completeness', 'Completeness of active tracks');
+      const now = r.completeness;
+      const finished = r.status === 'succeeded' || r.status === 'guard_refused';
+      if (!finished && now.activeTracks === 0) {
+        node.append(para('Not measured: the run stopped before the end.'));
+        return node;
+      }
+      const previous = r.previousCompleteness && r.previousCompleteness.activeTracks > 0 ? r.previousCompleteness : null;
+      const points = (delta) => {
+        const d = Math.round(delta * 10) / 10;
+        if (d > 0) return `+${d.toFixed(1)}`;
+        if (d < 0) return `−${(-d).toFixed(1)}`;
+        return '0.0';
+      };
+      const fields = [
+        ['address', 'withAddress'], ['phone', 'withPhone'], ['e-mail', 'withEmail'],
+        ['website', 'withWebsite'], ['coordinates', 'withCoordinates'],
+      ];
+      node.append(
+        para(`Active tracks: ${count(now.activeTracks)}.`),
+        table(['field', 'tracks', 'share', 'since last run'], fields.map(([name, key]) => {
+          const pct = share(now[key], now.activeTracks);
+          return [name, count(now[key]), percent(pct), previous ? points(pct - share(previous[key], previous.activeTracks)) : '—'];
+        }), { numeric: [1, 2, 3] }),
+      );
+      if (!previous) node.append(para('No earlier finished run to compare with.'));
+      return node;
+    }
+
+    const SECTIONS = {
+      drift, status, summary, 'stage-timings': stageTimings, 'new-tracks': newTracks,
+      'updated-tracks': updatedTracks, 'deactivated-tracks': deactivatedTracks,
+      'pending-deactivation': pendingDeactivation, 'reactivated-tracks': reactivatedTracks,
+      'metadata-errors': metadataErrors, 'validation-anomalies': anomalies,
+      'skipped-rows': skippedRows, completeness,
+    };
+
+    /** The whole report as a DocumentFragment. */
+    function draw(r) {
+      const fragment = header(r);
+      for (const make of Object.values(SECTIONS)) {
+        const node = make(r);
+        if (node) fragment.append(node);
+      }
+      return fragment;
+    }
+
+    /** One section of the report (`metadata-errors`, …). */
+    function one(r, key) {
+      return SECTIONS[key](r) || document.createDocumentFragment();
+    }
+
+    return Object.freeze({ draw, section: one });
+  })();
 
   // -------------------------------------------------------- quality ---
 
@@ -856,605 +1359,6 @@
     });
     show($('quality-empty'), history.runs.length === 0);
   }
-
-  // ------------------------------------------------------ Markdown ---
-  //
-  // A small Markdown renderer for what the run reports use: ATX and setext
-  // headings, paragraphs, GFM tables (alignment, escaped pipes), ordered and
-  // bullet lists (nested), fenced code, block quotes, rules; inline: strong,
-  // emphasis, code spans, backslash escapes, entities, links and http(s)
-  // autolinks. It builds DOM nodes; text is only ever set as text.
-
-  const Markdown = (() => {
-    const FENCE = /^ {0,3}(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
-    const HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$/;
-    const RULE = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
-    const QUOTE = /^ {0,3}> ?(.*)$/;
-    const ITEM = /^( {0,3})([-*+]|\d{1,9}[.)])([ \t]+(.*))?$/;
-    const SETEXT = /^ {0,3}(=+|-+)[ \t]*$/;
-    const DELIMITER_ROW = /^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
-    const BLANK = /^[ \t]*$/;
-
-    const isBlank = (line) => BLANK.test(line);
-    const indentOf = (line) => line.length - line.replace(/^ +/, '').length;
-
-    /** Cells of a table row: split at pipes not escaped by a backslash. */
-    function splitRow(line) {
-      let s = line.trim();
-      if (s.startsWith('|')) s = s.slice(1);
-      if (s.endsWith('|') && !s.endsWith('\\|')) s = s.slice(0, -1);
-      const cells = [];
-      let cell = '';
-      for (let i = 0; i < s.length; i++) {
-        const c = s[i];
-        if (c === '|') {
-          if (i > 0 && s[i - 1] === '\\') {
-            // An escaped pipe is content (GFM): the backslash goes, even
-            // inside a code span.
-            cell = `${cell.slice(0, -1)}|`;
-          } else {
-            cells.push(cell.trim());
-            cell = '';
-          }
-        } else {
-          cell += c;
-        }
-      }
-      cells.push(cell.trim());
-      return cells;
-    }
-
-    function isTableStart(lines, i) {
-      return i + 1 < lines.length && lines[i].includes('|') && DELIMITER_ROW.test(lines[i + 1])
-        && lines[i + 1].includes('-')
-        && splitRow(lines[i]).length === splitRow(lines[i + 1]).length;
-    }
-
-    function startsBlock(lines, i) {
-      const line = lines[i];
-      return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || QUOTE.test(line)
-        || ITEM.test(line) || isTableStart(lines, i);
-    }
-
-    function parseTable(lines, i) {
-      const head = splitRow(lines[i]);
-      const align = splitRow(lines[i + 1]).map((spec) => {
-        const left = spec.startsWith(':');
-        const right = spec.endsWith(':');
-        if (left && right) return 'center';
-        if (right) return 'right';
-        return left ? 'left' : null;
-      });
-      const rows = [];
-      let j = i + 2;
-      while (j < lines.length && !isBlank(lines[j]) && lines[j].includes('|')
-             && !FENCE.test(lines[j]) && !HEADING.test(lines[j]) && !QUOTE.test(lines[j])) {
-        const cells = splitRow(lines[j]);
-        rows.push(head.map((_, k) => (k < cells.length ? cells[k] : '')));
-        j++;
-      }
-      return [{ type: 'table', head, align, rows }, j];
-    }
-
-    function parseList(lines, i) {
-      const first = ITEM.exec(lines[i]);
-      const ordered = /\d/.test(first[2]);
-      const bullet = first[2].slice(-1);
-      const items = [];
-      let loose = false;
-      let j = i;
-      // An item of this same list (same kind of marker).
-      const sameList = (line) => {
-        const m = ITEM.exec(line);
-        return m !== null && /\d/.test(m[2]) === ordered && m[2].slice(-1) === bullet ? m : null;
-      };
-      while (j < lines.length) {
-        const m = sameList(lines[j]);
-        if (!m) break;
-        const gap = m[3] ? m[3].length - m[3].trimStart().length : 1;
-        const width = m[1].length + m[2].length + (gap > 4 ? 1 : gap);
-        const content = [m[4] === undefined ? '' : (gap > 4 ? m[3].slice(1) : m[4])];
-        j++;
-        let sawBlank = false;
-        while (j < lines.length) {
-          const line = lines[j];
-          if (isBlank(line)) {
-            sawBlank = true;
-            content.push('');
-            j++;
-            continue;
-          }
-          if (indentOf(line) >= width) {
-            if (sawBlank) loose = true;
-            sawBlank = false;
-            content.push(line.slice(width));
-            j++;
-            continue;
-          }
-          // A lazy continuation line of the item's paragraph.
-          if (!sawBlank && !startsBlock(lines, j) && content.length > 0 && !isBlank(content[content.length - 1])) {
-            content.push(line.trim());
-            j++;
-            continue;
-          }
-          break;
-        }
-        // Trailing blank lines belong between blocks, not to the item.
-        while (content.length > 0 && isBlank(content[content.length - 1])) content.pop();
-        if (sawBlank && j < lines.length && sameList(lines[j])) loose = true;
-        items.push(parseLines(content));
-      }
-      const start = ordered ? parseInt(first[2], 10) : 1;
-      return [{ type: 'list', ordered, start, loose, items }, j];
-    }
-
-    function parseLines(lines) {
-      const blocks = [];
-      let i = 0;
-      while (i < lines.length) {
-        const line = lines[i];
-        if (isBlank(line)) {
-          i++;
-          continue;
-        }
-        let m = FENCE.exec(line);
-        if (m) {
-          const marker = m[1];
-          const body = [];
-          i++;
-          while (i < lines.length) {
-            const close = lines[i].trim();
-            if (close.length >= marker.length && close === marker[0].repeat(close.length)) {
-              i++;
-              break;
-            }
-            body.push(lines[i]);
-            i++;
-          }
-          blocks.push({ type: 'code', lang: m[2], text: body.join('\n') });
-          continue;
-        }
-        m = HEADING.exec(line);
-        if (m) {
-          const text = (m[2] || '').replace(/(^|[ \t]+)#+[ \t]*$/, '').trim();
-          blocks.push({ type: 'heading', level: m[1].length, text });
-          i++;
-          continue;
-        }
-        if (RULE.test(line)) {
-          blocks.push({ type: 'rule' });
-          i++;
-          continue;
-        }
-        if (QUOTE.test(line)) {
-          const inner = [];
-          while (i < lines.length && QUOTE.test(lines[i])) {
-            inner.push(QUOTE.exec(lines[i])[1]);
-            i++;
-          }
-          blocks.push({ type: 'quote', children: parseLines(inner) });
-          continue;
-        }
-        if (ITEM.test(line)) {
-          const [list, next] = parseList(lines, i);
-          blocks.push(list);
-          i = next;
-          continue;
-        }
-        if (isTableStart(lines, i)) {
-          const [table, next] = parseTable(lines, i);
-          blocks.push(table);
-          i = next;
-          continue;
-        }
-        // A paragraph: until a blank line or another block; a setext
-        // underline turns it into a heading.
-        const text = [line.trim()];
-        i++;
-        let heading = 0;
-        while (i < lines.length && !isBlank(lines[i])) {
-          const setext = SETEXT.exec(lines[i]);
-          if (setext) {
-            heading = setext[1][0] === '=' ? 1 : 2;
-            i++;
-            break;
-          }
-          if (startsBlock(lines, i)) break;
-          text.push(lines[i].replace(/^[ \t]+/, ''));
-          i++;
-        }
-        blocks.push(heading ? { type: 'heading', level: heading, text: text.join(' ') }
-          : { type: 'paragraph', text: text.join('\n') });
-      }
-      return blocks;
-    }
-
-    function parse(source) {
-      return parseLines(String(source).replace(/\r\n?/g, '\n').split('\n'));
-    }
-
-    /** The blocks under the heading `title`, up to the next heading of its level or above. */
-    function section(blocks, title) {
-      const start = blocks.findIndex((b) => b.type === 'heading' && plain(b.text) === title);
-      if (start < 0) return [];
-      const level = blocks[start].level;
-      let end = start + 1;
-      while (end < blocks.length && !(blocks[end].type === 'heading' && blocks[end].level <= level)) end++;
-      return blocks.slice(start, end);
-    }
-
-    // ------------------------------------------------------- inline ---
-
-    const ASCII_PUNCT = /[!-/:-@[-`{-~]/;
-    const PUNCT = /[\p{P}\p{S}]/u;
-    const SPACE = /\s/u;
-    const ENTITY = /^&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([A-Za-z][A-Za-z0-9]{1,31}));/;
-    const NAMED = {
-      amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', ndash: '–', mdash: '—',
-      hellip: '…', copy: '©', reg: '®', trade: '™', laquo: '«', raquo: '»', times: '×', minus: '−',
-    };
-    const AUTOLINK = /^<((?:https?:\/\/|mailto:)[^<>\s]+)>/i;
-    const BARE_URL = /https?:\/\/[^\s<>]+/gi;
-
-    function decodeEntity(m) {
-      let code = null;
-      if (m[1]) code = parseInt(m[1], 10);
-      else if (m[2]) code = parseInt(m[2], 16);
-      else return Object.prototype.hasOwnProperty.call(NAMED, m[3]) ? NAMED[m[3]] : null;
-      if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return '\ufffd';
-      return String.fromCodePoint(code);
-    }
-
-    /** Flat tokens: text, code, br, delimiter runs, brackets, links. */
-    function tokenize(s) {
-      const tokens = [];
-      let buf = '';
-      const flush = () => {
-        if (buf) tokens.push({ t: 'text', v: buf });
-        buf = '';
-      };
-      let i = 0;
-      while (i < s.length) {
-        const c = s[i];
-        if (c === '\\') {
-          const next = s[i + 1];
-          if (next === '\n') {
-            flush();
-            tokens.push({ t: 'br' });
-            i += 2;
-            continue;
-          }
-          if (next !== undefined && ASCII_PUNCT.test(next)) {
-            buf += next;
-            i += 2;
-            continue;
-          }
-          buf += c;
-          i++;
-          continue;
-        }
-        if (c === '`') {
-          let run = 1;
-          while (s[i + run] === '`') run++;
-          let j = i + run;
-          let close = -1;
-          while (j < s.length) {
-            if (s[j] === '`') {
-              let r = 1;
-              while (s[j + r] === '`') r++;
-              if (r === run) {
-                close = j;
-                break;
-              }
-              j += r;
-            } else {
-              j++;
-            }
-          }
-          if (close < 0) {
-            buf += '`'.repeat(run);
-            i += run;
-            continue;
-          }
-          let code = s.slice(i + run, close).replace(/\n/g, ' ');
-          if (code.length >= 2 && code[0] === ' ' && code[code.length - 1] === ' ' && /[^ ]/.test(code)) {
-            code = code.slice(1, -1);
-          }
-          flush();
-          tokens.push({ t: 'code', v: code });
-          i = close + run;
-          continue;
-        }
-        if (c === '&') {
-          const m = ENTITY.exec(s.slice(i));
-          const decoded = m ? decodeEntity(m) : null;
-          if (decoded !== null) {
-            buf += decoded;
-            i += m[0].length;
-            continue;
-          }
-          buf += c;
-          i++;
-          continue;
-        }
-        if (c === '*' || c === '_') {
-          let run = 1;
-          while (s[i + run] === c) run++;
-          const before = i > 0 ? s[i - 1] : ' ';
-          const after = i + run < s.length ? s[i + run] : ' ';
-          const spaceBefore = SPACE.test(before);
-          const spaceAfter = SPACE.test(after);
-          const punctBefore = PUNCT.test(before);
-          const punctAfter = PUNCT.test(after);
-          const left = !spaceAfter && (!punctAfter || spaceBefore || punctBefore);
-          const right = !spaceBefore && (!punctBefore || spaceAfter || punctAfter);
-          const open = c === '*' ? left : left && (!right || punctBefore);
-          const close = c === '*' ? right : right && (!left || punctAfter);
-          flush();
-          tokens.push({ t: 'delim', ch: c, n: run, open, close });
-          i += run;
-          continue;
-        }
-        if (c === '<') {
-          const m = AUTOLINK.exec(s.slice(i));
-          if (m) {
-            flush();
-            tokens.push({ t: 'link', url: m[1], children: [{ t: 'text', v: m[1] }] });
-            i += m[0].length;
-            continue;
-          }
-        }
-        if (c === '[') {
-          flush();
-          tokens.push({ t: 'open' });
-          i++;
-          continue;
-        }
-        if (c === ']') {
-          const m = /^\]\([ \t]*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()<>]*\)[^\s()<>]*)*)(?:[ \t]+"[^"\n]*")?[ \t]*\)/.exec(s.slice(i));
-          flush();
-          if (m) {
-            const url = m[1].startsWith('<') ? m[1].slice(1, -1) : m[1];
-            tokens.push({ t: 'close', url, raw: m[0] });
-            i += m[0].length;
-          } else {
-            tokens.push({ t: 'close', url: null, raw: ']' });
-            i++;
-          }
-          continue;
-        }
-        if (c === '\n') {
-          // Two trailing spaces make a hard break; otherwise a soft one.
-          if (/ {2,}$/.test(buf)) {
-            buf = buf.replace(/ +$/, '');
-            flush();
-            tokens.push({ t: 'br' });
-          } else {
-            buf = `${buf.replace(/ +$/, '')}\n`;
-          }
-          i++;
-          continue;
-        }
-        buf += c;
-        i++;
-      }
-      flush();
-      return tokens;
-    }
-
-    /** Brackets followed by a destination become links; the rest is text. */
-    function resolveLinks(tokens) {
-      const out = [];
-      for (let i = 0; i < tokens.length; i++) {
-        const tk = tokens[i];
-        if (tk.t === 'open') {
-          let depth = 0;
-          let close = -1;
-          for (let j = i + 1; j < tokens.length; j++) {
-            if (tokens[j].t === 'open') depth++;
-            if (tokens[j].t === 'close') {
-              if (depth === 0) {
-                close = j;
-                break;
-              }
-              depth--;
-            }
-          }
-          if (close > 0 && tokens[close].url !== null) {
-            out.push({ t: 'link', url: tokens[close].url, children: resolveLinks(tokens.slice(i + 1, close)) });
-            i = close;
-            continue;
-          }
-          out.push({ t: 'text', v: '[' });
-          continue;
-        }
-        if (tk.t === 'close') {
-          out.push({ t: 'text', v: tk.raw });
-          continue;
-        }
-        out.push(tk);
-      }
-      return out;
-    }
-
-    /** Matching delimiter runs become emphasis; unmatched ones are text. */
-    function resolveEmphasis(tokens) {
-      const out = [];
-      for (let i = 0; i < tokens.length; i++) {
-        const tk = tokens[i];
-        if (tk.t === 'delim') {
-          if (tk.open) {
-            let close = -1;
-            for (let j = i + 1; j < tokens.length; j++) {
-              const u = tokens[j];
-              if (u.t === 'delim' && u.ch === tk.ch && u.n === tk.n && u.close) {
-                close = j;
-                break;
-              }
-            }
-            if (close > i + 1) {
-              let node = { t: tk.n === 1 ? 'em' : 'strong', children: resolveEmphasis(tokens.slice(i + 1, close)) };
-              if (tk.n >= 3) node = { t: 'em', children: [node] };
-              out.push(node);
-              i = close;
-              continue;
-            }
-          }
-          out.push({ t: 'text', v: tk.ch.repeat(tk.n) });
-          continue;
-        }
-        if (tk.t === 'link') {
-          out.push({ ...tk, children: resolveEmphasis(tk.children) });
-          continue;
-        }
-        out.push(tk);
-      }
-      return out;
-    }
-
-    function inline(s) {
-      return resolveEmphasis(resolveLinks(tokenize(s)));
-    }
-
-    /** The text of inline Markdown, without markup (for matching headings). */
-    function plain(s) {
-      const walk = (nodes) => nodes.map((n) => (n.children ? walk(n.children) : n.v || '')).join('');
-      return walk(inline(s)).trim();
-    }
-
-    /** An http(s) or mailto URL, resolved; anything else (javascript:, data:) is refused. */
-    function safeHref(raw) {
-      try {
-        const url = new URL(raw, window.location.href);
-        if (url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'mailto:') return url.href;
-      } catch {
-        // Not a URL: rendered as text.
-      }
-      return null;
-    }
-
-    function link(href, children) {
-      const safe = safeHref(href);
-      if (safe === null) {
-        const span = el('span');
-        children.forEach((child) => span.append(child));
-        return span;
-      }
-      const a = el('a', { attrs: { href: safe, rel: 'noopener noreferrer nofollow', target: '_blank' } });
-      children.forEach((child) => a.append(child));
-      return a;
-    }
-
-    /** Text with bare http(s) URLs as links (GFM's autolink extension). */
-    function textWithUrls(text, parent) {
-      let last = 0;
-      for (const m of text.matchAll(BARE_URL)) {
-        const start = m.index;
-        if (start > 0 && /[\w/]/.test(text[start - 1])) continue;
-        let url = m[0].replace(/[.,:;!?'"*_~]+$/, '');
-        // A closing parenthesis ends the URL unless it closes one inside it.
-        while (url.endsWith(')') && (url.match(/\(/g) || []).length < (url.match(/\)/g) || []).length) {
-          url = url.slice(0, -1);
-        }
-        if (start > last) parent.append(document.createTextNode(text.slice(last, start)));
-        parent.append(link(url, [document.createTextNode(url)]));
-        last = start + url.length;
-      }
-      if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
-    }
-
-    function renderInline(nodes, parent, inLink = false) {
-      for (const n of nodes) {
-        switch (n.t) {
-          case 'text':
-            if (inLink) parent.append(document.createTextNode(n.v));
-            else textWithUrls(n.v, parent);
-            break;
-          case 'code':
-            parent.append(el('code', { text: n.v }));
-            break;
-          case 'br':
-            parent.append(el('br'));
-            break;
-          case 'em':
-          case 'strong': {
-            const node = el(n.t);
-            renderInline(n.children, node, inLink);
-            parent.append(node);
-            break;
-          }
-          case 'link': {
-            const holder = document.createDocumentFragment();
-            renderInline(n.children, holder, true);
-            parent.append(link(n.url, Array.from(holder.childNodes)));
-            break;
-          }
-          default:
-            break;
-        }
-      }
-    }
-
-    function inlineInto(parent, text) {
-      renderInline(inline(text), parent);
-      return parent;
-    }
-
-    function renderBlock(block, shift, tight) {
-      switch (block.type) {
-        case 'heading':
-          return inlineInto(el(`h${Math.min(6, block.level + shift)}`), block.text);
-        case 'paragraph':
-          return tight ? inlineInto(document.createDocumentFragment(), block.text) : inlineInto(el('p'), block.text);
-        case 'code':
-          return el('pre', {}, el('code', { text: block.text, attrs: { 'data-lang': block.lang || null } }));
-        case 'rule':
-          return el('hr');
-        case 'quote':
-          return el('blockquote', {}, render(block.children, shift));
-        case 'list': {
-          const list = el(block.ordered ? 'ol' : 'ul', { attrs: { start: block.ordered && block.start !== 1 ? block.start : null } });
-          for (const item of block.items) {
-            const li = el('li');
-            item.forEach((child, index) => {
-              // A tight item's first paragraph is inline in the <li>.
-              li.append(renderBlock(child, shift, !block.loose && index === 0 && child.type === 'paragraph'));
-            });
-            list.append(li);
-          }
-          return list;
-        }
-        case 'table': {
-          const alignClass = (k) => (block.align[k] ? `align-${block.align[k]}` : null);
-          const headRow = el('tr');
-          block.head.forEach((cell, k) => headRow.append(inlineInto(el('th', { className: alignClass(k), attrs: { scope: 'col' } }), cell)));
-          const body = el('tbody');
-          for (const row of block.rows) {
-            const tr = el('tr');
-            row.forEach((cell, k) => tr.append(inlineInto(el('td', { className: alignClass(k) }), cell)));
-            body.append(tr);
-          }
-          // The reports' key/value tables have an empty header row: leave it out.
-          const head = block.head.some((cell) => cell.trim() !== '') ? el('thead', {}, headRow) : null;
-          return el('div', { className: 'table-wrap' }, el('table', {}, head, body));
-        }
-        default:
-          return document.createDocumentFragment();
-      }
-    }
-
-    /** Blocks as a DocumentFragment; headings shifted down `shift` levels. */
-    function render(blocks, shift = 0) {
-      const fragment = document.createDocumentFragment();
-      for (const block of blocks) fragment.append(renderBlock(block, shift, false));
-      return fragment;
-    }
-
-    return Object.freeze({ parse, render, section });
-  })();
-
-  // Read-only access for the browser test and for debugging in the console.
-  Object.defineProperty(window, 'mreMarkdown', { value: Markdown, enumerable: false });
 
   // ---------------------------------------------------------- wiring ---
 
@@ -1515,7 +1419,9 @@
     $('report-close').addEventListener('click', () => {
       show($('report-panel'), false);
       $('report-body').replaceChildren();
+      report_state.job = null;
     });
+    $('report-download').addEventListener('click', downloadMarkdown);
     if (getToken()) signedIn();
   }
 

@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::error::ApiError;
-use crate::state::ApiState;
 
 /// Shortest token accepted: 16 characters (e.g. 96 random bits in base64).
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -136,16 +135,18 @@ fn bearer_token(value: &str) -> Option<&str> {
 }
 
 /// The middleware: 401 with `WWW-Authenticate: Bearer …` unless the request
-/// is public or carries a configured token.
+/// is public or carries one of `tokens`. It is given the tokens alone, not
+/// the whole `ApiState`: authentication needs nothing else, and the state
+/// (which holds the tokens) does not have to be known here.
 pub(crate) async fn require_token(
-    State(state): State<Arc<ApiState>>,
+    State(tokens): State<AdminTokens>,
     request: Request,
     next: Next,
 ) -> Response {
     if !is_protected(request.uri().path()) {
         return next.run(request).await;
     }
-    if state.admin_tokens.is_empty() {
+    if tokens.is_empty() {
         return ApiError::unauthorized(
             "API access is disabled: no admin token is configured on the server",
         )
@@ -158,7 +159,7 @@ pub(crate) async fn require_token(
     match header {
         None => ApiError::unauthorized("an `Authorization: Bearer <token>` header is required")
             .into_response(),
-        Some(Some(token)) if state.admin_tokens.verify(token) => next.run(request).await,
+        Some(Some(token)) if tokens.verify(token) => next.run(request).await,
         Some(_) => ApiError::invalid_token().into_response(),
     }
 }

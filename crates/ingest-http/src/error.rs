@@ -30,6 +30,8 @@ pub(crate) mod code {
     pub(crate) const INVALID_JSON: &str = "invalid_json";
     pub(crate) const INVALID_REQUEST: &str = "invalid_request";
     pub(crate) const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub(crate) const NOT_ACCEPTABLE: &str = "not_acceptable";
+    pub(crate) const REPORT_DATA_UNREADABLE: &str = "report_data_unreadable";
     pub(crate) const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub(crate) const URI_TOO_LONG: &str = "uri_too_long";
     pub(crate) const REQUEST_TIMEOUT: &str = "request_timeout";
@@ -148,6 +150,26 @@ impl ApiError {
                 limit.as_secs_f64()
             ),
         )
+    }
+
+    /// `Accept` admits none of the representations the route has.
+    pub(crate) fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_ACCEPTABLE, code::NOT_ACCEPTABLE, message)
+    }
+
+    /// Only the report's data was acceptable, and it cannot be read (the
+    /// reason is logged by the caller).
+    pub(crate) fn report_data_unreadable(job_id: JobId) -> Self {
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            code::REPORT_DATA_UNREADABLE,
+            format!(
+                "the data of the report of job {job_id} cannot be read by this version \
+                 (archived by an older or newer one, or damaged); its Markdown can: \
+                 request it with `Accept: text/markdown`"
+            ),
+        )
+        .with_job(job_id)
     }
 
     pub(crate) fn scrape_disabled() -> Self {

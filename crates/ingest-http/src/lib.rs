@@ -6,6 +6,7 @@ mod dto;
 mod error;
 mod extract;
 mod limits;
+mod negotiate;
 mod openapi;
 mod routes;
 mod server;
@@ -54,7 +55,10 @@ pub fn router(state: ApiState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         // Outside the limit: an unauthenticated caller gets 401, never 413.
-        .layer(middleware::from_fn_with_state(state, auth::require_token))
+        .layer(middleware::from_fn_with_state(
+            state.admin_tokens.clone(),
+            auth::require_token,
+        ))
         .layer(middleware::map_response_with_state(
             body_limit,
             body_limit_error,

@@ -12,6 +12,8 @@ mod errors;
 mod ops;
 #[path = "api/quality.rs"]
 mod quality;
+#[path = "api/report.rs"]
+mod report;
 #[path = "api/server.rs"]
 mod server;
 #[path = "api/support.rs"]

@@ -5,16 +5,18 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ingest_core::{Job, JobError, JobRequest, NewJob};
+use ingest_core::{Job, JobError, JobId, JobRequest, NewJob, RunReport};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{Shared, archive_failure, database};
+use crate::dto::report::ReportView;
 use crate::dto::{JobList, JobView, SyncRequest, TriggerHeaderValue, job_path};
 use crate::error::{ApiError, ErrorBody, code};
 use crate::extract::{ApiQuery, JobIdPath, OptionalJson, TriggerHeader};
+use crate::negotiate::{self, Offer};
 
 /// Accepted `concurrency` of a sync request.
 const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=64;
@@ -213,17 +215,45 @@ pub(crate) async fn get_job(
     Ok(Json(JobView::new(job, state.clock.now(), archived)))
 }
 
-/// The job's run report, as Markdown.
+/// The report's representations, in the server's order of preference:
+/// Markdown first, so a client that names no type (no `Accept`, `*/*`)
+/// gets what this route always sent.
+const MARKDOWN: Offer = Offer {
+    essence: "text/markdown",
+    params: &[("charset", "utf-8")],
+};
+/// JSON is UTF-8 by definition (RFC 8259), whatever the header says.
+const JSON: Offer = Offer {
+    essence: "application/json",
+    params: &[("charset", "utf-8")],
+};
+const REPORT_OFFERS: [Offer; 2] = [MARKDOWN, JSON];
+const MARKDOWN_CONTENT_TYPE: &str = "text/markdown; charset=utf-8";
+
+/// The job's run report: Markdown, or its data as JSON.
+///
+/// Content negotiation on `Accept` (RFC 9110 §12.5.1, weights honoured):
+/// Markdown unless the header prefers `application/json`; no header, `*/*`
+/// or `text/*` is Markdown. The JSON is the report's data as archived with
+/// it (what the admin page draws); when that data cannot be read (a report
+/// archived by another version, or damaged), the Markdown is sent if the
+/// request accepts it too, else `406 report_data_unreadable`.
 #[utoipa::path(
     get,
     path = "/api/v1/tracks/sync/{jobId}/report",
     tag = "sync",
     params(("jobId" = uuid::Uuid, Path, description = "The job (= run) id")),
     responses(
-        (status = 200, description = "The archived report", content_type = "text/markdown; charset=utf-8", body = String),
+        (status = 200, description = "The archived report. `text/markdown` (the default: no `Accept`, `*/*`, `text/*`) is the report as written to files and shown by the CLI; `application/json` (when `Accept` prefers it, q-values honoured) is the same report as data. Both vary on `Accept`.",
+            content(
+                (String = "text/markdown; charset=utf-8"),
+                (ReportView = "application/json"),
+            ),
+            headers(("Vary" = String, description = "`Accept`"))),
         (status = 400, description = "`invalid_job_id`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 404, description = "`report_not_found`: no report archived for this id (yet)", body = ErrorBody),
+        (status = 406, description = "`not_acceptable`: `Accept` admits neither `text/markdown` nor `application/json`; `report_data_unreadable`: only JSON is acceptable, and this report's archived data cannot be read by this version (its Markdown can: ask for `text/markdown`)", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`unavailable`: the database did not answer in time", body = ErrorBody),
     ),
@@ -231,11 +261,33 @@ pub(crate) async fn get_job(
 pub(crate) async fn get_report(
     State(state): State<Shared>,
     JobIdPath(id): JobIdPath,
-) -> Result<Response, ApiError> {
-    let report = database(&state, async {
+    headers: HeaderMap,
+) -> Response {
+    let mut response = match report(&state, id, &headers).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    // Caches keep the representations apart, errors included.
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+async fn report(state: &Shared, id: JobId, headers: &HeaderMap) -> Result<Response, ApiError> {
+    // Before the database: a request that can take neither type is answered
+    // without a lookup.
+    let offer = negotiate::choose(headers, &REPORT_OFFERS)
+        .map(|i| REPORT_OFFERS[i])
+        .ok_or_else(|| {
+            ApiError::not_acceptable(format!(
+                "the report is available as {MARKDOWN_CONTENT_TYPE} or application/json"
+            ))
+        })?;
+    let report = database(state, async {
         match state.reports.get_report(id).await {
             Ok(report) => Ok(report),
-            Err(e) => Err(archive_failure(&state, e).await),
+            Err(e) => Err(archive_failure(state, e).await),
         }
     })
     .await?
@@ -245,11 +297,26 @@ pub(crate) async fn get_report(
             format!("no report is archived for job {id}"),
         )
     })?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
-        report.body,
-    )
-        .into_response())
+    if offer == MARKDOWN {
+        return Ok(markdown(report.body));
+    }
+    match serde_json::from_value::<RunReport>(report.data) {
+        Ok(data) => Ok(Json(ReportView::new(data, report.file_name)).into_response()),
+        Err(e) => {
+            tracing::warn!(job_id = %id, error = %e, "archived report data cannot be read");
+            // The JSON representation does not exist for this report: the
+            // one that does, if the client takes it.
+            if negotiate::choose(headers, &[MARKDOWN]).is_some() {
+                Ok(markdown(report.body))
+            } else {
+                Err(ApiError::report_data_unreadable(id))
+            }
+        }
+    }
+}
+
+fn markdown(body: String) -> Response {
+    ([(header::CONTENT_TYPE, MARKDOWN_CONTENT_TYPE)], body).into_response()
 }
 
 /// Put a failed or cancelled job back in the queue (same id, checkpoint

@@ -204,3 +204,48 @@ async fn the_script_keeps_report_text_out_of_html_and_the_token_in_the_session()
     assert!(!css.contains("@import"), "no imported stylesheet");
     assert!(!css.contains("url("), "no external resource in the CSS");
 }
+
+#[tokio::test]
+async fn the_script_draws_reports_from_data_and_parses_no_markdown() {
+    let app = TestApp::new();
+    let js = get(&app, "/admin/app.js").await.text();
+    let code = code_lines(&js);
+    // No Markdown parser: none of the old renderer's entry points, nor the
+    // block patterns a parser needs (ATX headings, fences, table rows).
+    for parser in [
+        "mreMarkdown",
+        "const Markdown",
+        "Markdown.parse",
+        "Markdown.render",
+        "#{1,6}",
+        "`{3,}",
+        "DELIMITER_ROW",
+    ] {
+        assert!(
+            !code.contains(parser),
+            "app.js still parses Markdown: {parser}"
+        );
+    }
+    // The report is asked for as data; the Markdown is fetched in one place,
+    // the download.
+    assert!(
+        code.contains("Accept: text ? 'text/markdown' : 'application/json'"),
+        "the API helper asks for JSON unless told otherwise"
+    );
+    assert_eq!(
+        code.matches("{ text: true }").count(),
+        1,
+        "the Markdown is fetched only for the download"
+    );
+    let download = code
+        .split("async function downloadMarkdown()")
+        .nth(1)
+        .expect("the download function");
+    assert!(
+        download
+            .split("\n  }\n")
+            .next()
+            .is_some_and(|body| body.contains("{ text: true }")),
+        "the one Markdown fetch is the download's"
+    );
+}
