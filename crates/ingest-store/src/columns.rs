@@ -2,57 +2,123 @@
 //! build their statements from these lists, so the two cannot disagree on
 //! which column is merged how.
 //!
-//! Each entry is `(column, postgres type)`; the type is used for the typed
-//! `UNNEST($n::type[])` arrays and ignored by SQLite.
+//! Each input column comes with how its value is read from a batch row
+//! ([`Input`]): the one list the Postgres arrays and COPY stream and the
+//! SQLite JSON rows are all built from.
+
+use chrono::{DateTime, Utc};
+
+use crate::prepare::{GEO_KEEP, InputRow, META_FETCHED, META_NOT_MODIFIED, META_UNKNOWN};
+
+/// An input column's value in a batch row, by type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input {
+    /// A merge kind (`int2`).
+    Kind(fn(&InputRow<'_>) -> i16),
+    Text(for<'r> fn(&'r InputRow<'r>) -> Option<&'r str>),
+    Int(fn(&InputRow<'_>) -> Option<i64>),
+    Float(fn(&InputRow<'_>) -> Option<f64>),
+    Bool(fn(&InputRow<'_>) -> bool),
+    Time(fn(&InputRow<'_>) -> Option<DateTime<Utc>>),
+}
+
+impl Input {
+    /// The column's Postgres type (for typed `UNNEST($n::type[])` arrays).
+    pub(crate) fn pg_type(self) -> &'static str {
+        match self {
+            Input::Kind(_) => "int2",
+            Input::Text(_) => "text",
+            Input::Int(_) => "int8",
+            Input::Float(_) => "float8",
+            Input::Bool(_) => "boolean",
+            Input::Time(_) => "timestamptz",
+        }
+    }
+}
+
+/// An input column: its name and how its value is read.
+pub(crate) type Column = (&'static str, Input);
 
 /// Catalogue fields: always taken from the batch.
-pub(crate) const CATALOGUE: &[(&str, &str)] = &[
-    ("name", "text"),
-    ("track_url", "text"),
-    ("events_url", "text"),
-    ("last_updated_text", "text"),
-    ("last_updated_at", "timestamptz"),
-    ("is_live", "boolean"),
-    ("live_video", "boolean"),
-    ("status", "text"),
-    ("featured", "boolean"),
-    ("current_event", "text"),
+pub(crate) const CATALOGUE: &[Column] = &[
+    ("name", Input::Text(|r| Some(&r.catalogue.name))),
+    ("track_url", Input::Text(|r| Some(&r.catalogue.track_url))),
+    ("events_url", Input::Text(|r| Some(&r.catalogue.events_url))),
+    (
+        "last_updated_text",
+        Input::Text(|r| r.catalogue.last_updated_text.as_deref()),
+    ),
+    ("last_updated_at", Input::Time(|r| r.last_updated_at)),
+    ("is_live", Input::Bool(|r| r.catalogue.is_live)),
+    ("live_video", Input::Bool(|r| r.catalogue.live_video)),
+    ("status", Input::Text(|r| Some(&r.catalogue.status))),
+    ("featured", Input::Bool(|r| r.catalogue.featured)),
+    (
+        "current_event",
+        Input::Text(|r| r.catalogue.current_event.as_deref()),
+    ),
 ];
+
+/// A dashboard column: the `TrackProfile` field of the same name, which
+/// only a fetched dashboard carries.
+macro_rules! profile {
+    (text $field:ident) => {
+        (
+            stringify!($field),
+            Input::Text(|r| r.profile.and_then(|p| p.$field.as_deref())),
+        )
+    };
+    (int $field:ident) => {
+        (
+            stringify!($field),
+            Input::Int(|r| r.profile.and_then(|p| p.$field)),
+        )
+    };
+}
 
 /// Dashboard fields (the whole `TrackProfile`, the page URL and the content
 /// hash): taken from the batch when it carries a fetched dashboard
 /// (`MetadataUpdate::Fetched`, `None` clearing), otherwise kept as stored.
-pub(crate) const DASHBOARD: &[(&str, &str)] = &[
-    ("street", "text"),
-    ("city", "text"),
-    ("state", "text"),
-    ("postal_code", "text"),
-    ("country", "text"),
-    ("country_code", "text"),
-    ("phone", "text"),
-    ("website", "text"),
-    ("email", "text"),
-    ("description", "text"),
-    ("logo_url", "text"),
-    ("facebook_url", "text"),
-    ("map_query", "text"),
-    ("total_laps", "int8"),
-    ("total_practice_sessions", "int8"),
-    ("total_races", "int8"),
-    ("total_entries", "int8"),
-    ("total_events", "int8"),
-    ("metadata_source_url", "text"),
-    ("content_hash", "text"),
+pub(crate) const DASHBOARD: &[Column] = &[
+    profile!(text street),
+    profile!(text city),
+    profile!(text state),
+    profile!(text postal_code),
+    profile!(text country),
+    profile!(text country_code),
+    profile!(text phone),
+    profile!(text website),
+    profile!(text email),
+    profile!(text description),
+    profile!(text logo_url),
+    profile!(text facebook_url),
+    profile!(text map_query),
+    profile!(int total_laps),
+    profile!(int total_practice_sessions),
+    profile!(int total_races),
+    profile!(int total_entries),
+    profile!(int total_events),
+    (
+        "metadata_source_url",
+        Input::Text(|r| r.metadata_source_url),
+    ),
+    ("content_hash", Input::Text(|r| r.content_hash)),
 ];
 
 /// Coordinates and provenance: `GeoUpdate::Set` takes the batch's,
 /// `Clear` stores NULL, `Keep` keeps the stored ones.
-pub(crate) const GEO: &[(&str, &str)] = &[
-    ("latitude", "float8"),
-    ("longitude", "float8"),
-    ("geocode_provider", "text"),
-    ("geocode_query", "text"),
-    ("geocoded_at", "timestamptz"),
+pub(crate) const GEO: &[Column] = &[
+    ("latitude", Input::Float(|r| r.geo.map(|g| g.latitude))),
+    ("longitude", Input::Float(|r| r.geo.map(|g| g.longitude))),
+    (
+        "geocode_provider",
+        Input::Text(|r| r.geo.map(|g| g.provider.as_str())),
+    ),
+    (
+        "geocode_query",
+        Input::Text(|r| r.geo.map(|g| g.query.as_str())),
+    ),
+    ("geocoded_at", Input::Time(|r| r.geocoded_at)),
 ];
 
 /// Fetch bookkeeping: merged like the dashboard (see `fetch_merge_exprs`),
@@ -60,28 +126,24 @@ pub(crate) const GEO: &[(&str, &str)] = &[
 /// mark-seen statement (into `track_seen`, see [`SEEN_MARKS`]); never part
 /// of the distinctness test, so moving them alone never counts as a change
 /// nor moves `updated_at`.
-pub(crate) const FETCH: &[(&str, &str)] = &[
-    ("metadata_fetched_at", "timestamptz"),
-    ("etag", "text"),
-    ("last_modified", "text"),
+pub(crate) const FETCH: &[Column] = &[
+    (
+        "metadata_fetched_at",
+        Input::Time(|r| r.metadata_fetched_at),
+    ),
+    ("etag", Input::Text(|r| r.etag)),
+    ("last_modified", Input::Text(|r| r.last_modified)),
+];
+
+/// The key and the two merge kinds, first in every input relation.
+const KEY_AND_KINDS: &[Column] = &[
+    ("slug", Input::Text(|r| Some(r.slug))),
+    ("meta_kind", Input::Kind(|r| r.meta_kind)),
+    ("geo_kind", Input::Kind(|r| r.geo_kind)),
 ];
 
 /// Lifecycle columns that are content too: a reactivation rewrites the row.
 pub(crate) const LIFECYCLE: &[&str] = &["is_active", "deactivated_at"];
-
-/// `MetadataUpdate` as the integer the statements test (`meta_kind`).
-pub(crate) const META_UNKNOWN: i16 = 0;
-/// See [`META_UNKNOWN`].
-pub(crate) const META_NOT_MODIFIED: i16 = 1;
-/// See [`META_UNKNOWN`].
-pub(crate) const META_FETCHED: i16 = 2;
-
-/// `GeoUpdate` as the integer the statements test (`geo_kind`).
-pub(crate) const GEO_KEEP: i16 = 0;
-/// See [`GEO_KEEP`].
-pub(crate) const GEO_SET: i16 = 1;
-/// See [`GEO_KEEP`].
-pub(crate) const GEO_CLEAR: i16 = 2;
 
 /// The seen marks: the columns a run moves on every track it sees,
 /// `last_seen_at` and the fetch bookkeeping ([`FETCH`]). None is content.
@@ -208,15 +270,19 @@ pub(crate) fn snapshot_select() -> String {
 
 /// The batch's per-row inputs in statement order: key, the two kinds, then
 /// every merged group. Both backends' input relations have these columns.
-pub(crate) fn input_columns() -> Vec<(&'static str, &'static str)> {
-    let mut cols = vec![
-        ("slug", "text"),
-        ("meta_kind", "int2"),
-        ("geo_kind", "int2"),
-    ];
+pub(crate) fn input_columns() -> Vec<Column> {
+    let mut cols = KEY_AND_KINDS.to_vec();
     for group in [CATALOGUE, DASHBOARD, GEO, FETCH] {
         cols.extend_from_slice(group);
     }
+    cols
+}
+
+/// The mark-seen statement's per-row inputs: the key, the metadata kind and
+/// the fetch bookkeeping.
+pub(crate) fn seen_inputs() -> Vec<Column> {
+    let mut cols = KEY_AND_KINDS[..2].to_vec();
+    cols.extend_from_slice(FETCH);
     cols
 }
 
@@ -337,7 +403,7 @@ pub(crate) fn upsert_parts(
     // Merged content differs from `cur` exactly when: the track is new or
     // inactive, a catalogue field differs, a fetched dashboard differs, or
     // Set/Clear coordinates differ (Keep never does).
-    let cur_t = |group: &[(&str, &str)]| -> (Vec<String>, Vec<String>) {
+    let cur_t = |group: &[Column]| -> (Vec<String>, Vec<String>) {
         group
             .iter()
             .map(|(col, _)| (format!("cur.{col}"), format!("t.{col}")))
@@ -383,16 +449,37 @@ pub(crate) fn upsert_parts(
 /// statement (see [`SEEN_MARKS`]).
 pub(crate) type Stored = fn(&str) -> String;
 
-/// The mark-seen statement's values and filter, over the stored row `cur`
-/// and the input relation `t`: the values of [`SEEN_MARKS`] in order
-/// (`last_seen_at` becomes `seen`, the fetch bookkeeping is merged as in the
-/// upsert), and a test that is false for a row already holding them all,
-/// which is left alone.
-pub(crate) fn mark_seen_parts(seen: &str, distinct: Distinct, stored: Stored) -> (String, String) {
+/// The mark-seen statement: `with` (the dialect's input CTEs, or nothing),
+/// then an insert into `track_seen` from `from`, which joins the input
+/// relation `t` to the stored row `cur` (its id and its marks). The values
+/// of [`SEEN_MARKS`] are in order (`last_seen_at` becomes `seen`, the fetch
+/// bookkeeping is merged as in the upsert); a row already holding them all
+/// is left alone; an existing `track_seen` row is overwritten.
+pub(crate) fn mark_seen_sql(
+    with: &str,
+    from: &str,
+    seen: &str,
+    distinct: Distinct,
+    stored: Stored,
+) -> String {
     let mut values = vec![seen.to_owned()];
     values.extend(fetch_merge_exprs(stored).into_iter().map(|(_, expr)| expr));
     let old: Vec<String> = SEEN_MARKS.iter().map(|col| stored(col)).collect();
-    (values.join(",\n       "), distinct(&old, &values))
+    let update: Vec<String> = SEEN_MARKS
+        .iter()
+        .map(|col| format!("{col} = excluded.{col}"))
+        .collect();
+    format!(
+        "{with}INSERT INTO track_seen (track_id, {cols})
+SELECT cur.id, {values}
+FROM {from}
+WHERE {changed}
+ON CONFLICT (track_id) DO UPDATE SET {update}",
+        cols = SEEN_MARKS.join(", "),
+        values = values.join(",\n       "),
+        changed = distinct(&old, &values),
+        update = update.join(", "),
+    )
 }
 
 /// The new bookkeeping values, computed from the input relation `t` and the

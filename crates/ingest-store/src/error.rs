@@ -44,10 +44,7 @@ pub(crate) fn ctx(dialect: Dialect, context: &str) -> impl FnOnce(sqlx::Error) -
 /// `Unavailable` when the database could not be reached or was busy (retry
 /// later), `Store` otherwise.
 pub(crate) fn map_job(dialect: Dialect, context: &str, err: sqlx::Error) -> JobError {
-    match map(dialect, context, err) {
-        RepositoryError::Unavailable(message) => JobError::Unavailable(message),
-        other => JobError::Store(other.to_string()),
-    }
+    job_from_repo(map(dialect, context, err))
 }
 
 /// A closure for `map_err` that maps a job-queue error with this dialect

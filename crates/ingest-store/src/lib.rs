@@ -2,12 +2,14 @@
 
 mod columns;
 mod config;
+mod driver;
 mod error;
 mod jobs;
-mod pg_copy;
+mod lease;
 mod postgres;
 mod prepare;
 mod reports;
+mod repository;
 mod row;
 mod sqlite;
 
@@ -15,11 +17,13 @@ use std::sync::Arc;
 
 use ingest_core::{JobQueue, ReportArchive, RepositoryError, TrackRepository};
 
+use crate::driver::Driver;
+use crate::jobs::queue::Queue;
+use crate::repository::Repository;
+
 pub use config::{Backend, StoreConfig};
-pub use jobs::postgres::PgJobQueue;
-pub use jobs::sqlite::SqliteJobQueue;
-pub use postgres::PgTrackRepository;
-pub use sqlite::SqliteTrackRepository;
+pub use postgres::{PgJobQueue, PgTrackRepository};
+pub use sqlite::{SqliteJobQueue, SqliteTrackRepository};
 
 /// Open the repository at `url`, bring its schema up to date and return it as
 /// the core's port.
@@ -36,18 +40,7 @@ pub async fn connect_with(
     url: &str,
     config: &StoreConfig,
 ) -> Result<Arc<dyn TrackRepository>, RepositoryError> {
-    match Backend::from_url(url)? {
-        Backend::Postgres => {
-            let repo = PgTrackRepository::connect(url, config).await?;
-            repo.migrate().await?;
-            Ok(Arc::new(repo))
-        }
-        Backend::Sqlite => {
-            let repo = SqliteTrackRepository::connect(url, config).await?;
-            repo.migrate().await?;
-            Ok(Arc::new(repo))
-        }
-    }
+    Ok(open_with(url, config).await?.tracks)
 }
 
 /// The ports a database serves: the tracks, the run-report archive and the
@@ -67,29 +60,30 @@ impl std::fmt::Debug for Store {
 
 /// [`connect`], returning the report archive and the job queue as well.
 pub async fn open(url: &str) -> Result<Store, RepositoryError> {
-    let config = StoreConfig::default();
+    open_with(url, &StoreConfig::default()).await
+}
+
+async fn open_with(url: &str, config: &StoreConfig) -> Result<Store, RepositoryError> {
+    fn store<D: Driver>(repo: Repository<D>, jobs: Queue<D>) -> Store {
+        let repo = Arc::new(repo);
+        Store {
+            tracks: repo.clone(),
+            reports: repo,
+            jobs: Arc::new(jobs),
+        }
+    }
     match Backend::from_url(url)? {
         Backend::Postgres => {
-            let repo = PgTrackRepository::connect(url, &config).await?;
+            let repo = PgTrackRepository::connect(url, config).await?;
             repo.migrate().await?;
-            let jobs = Arc::new(PgJobQueue::new(&repo));
-            let repo = Arc::new(repo);
-            Ok(Store {
-                tracks: repo.clone(),
-                reports: repo,
-                jobs,
-            })
+            let jobs = PgJobQueue::new(&repo);
+            Ok(store(repo, jobs))
         }
         Backend::Sqlite => {
-            let repo = SqliteTrackRepository::connect(url, &config).await?;
+            let repo = SqliteTrackRepository::connect(url, config).await?;
             repo.migrate().await?;
-            let jobs = Arc::new(SqliteJobQueue::new(&repo));
-            let repo = Arc::new(repo);
-            Ok(Store {
-                tracks: repo.clone(),
-                reports: repo,
-                jobs,
-            })
+            let jobs = SqliteJobQueue::new(&repo);
+            Ok(store(repo, jobs))
         }
     }
 }

@@ -11,7 +11,19 @@ use ingest_core::{
     TrackProfile, TrackUpsert, UpsertBatch,
 };
 
-use crate::columns::{GEO_CLEAR, GEO_KEEP, GEO_SET, META_FETCHED, META_NOT_MODIFIED, META_UNKNOWN};
+/// `MetadataUpdate` as the integer the statements test (`meta_kind`).
+pub(crate) const META_UNKNOWN: i16 = 0;
+/// See [`META_UNKNOWN`].
+pub(crate) const META_NOT_MODIFIED: i16 = 1;
+/// See [`META_UNKNOWN`].
+pub(crate) const META_FETCHED: i16 = 2;
+
+/// `GeoUpdate` as the integer the statements test (`geo_kind`).
+pub(crate) const GEO_KEEP: i16 = 0;
+/// See [`GEO_KEEP`].
+pub(crate) const GEO_SET: i16 = 1;
+/// See [`GEO_KEEP`].
+pub(crate) const GEO_CLEAR: i16 = 2;
 
 /// The field name of activity changes, and its two values.
 pub(crate) const IS_ACTIVE_FIELD: &str = "is_active";

@@ -1,13 +1,15 @@
 //! Reading rows back into the core's records, written once for both
 //! backends: each backend's row type implements [`ColumnReader`] (the only
-//! difference is how a timestamp or a run id is stored), and the mapping to
-//! [`StoredTrack`] / [`TrackSnapshot`] is shared.
+//! difference is how a timestamp, an id or a JSON value is stored), and the
+//! mapping to [`StoredTrack`] / [`TrackSnapshot`] is shared (a job's, in
+//! `jobs`; a report's, in `reports`).
 
 use chrono::{DateTime, Utc};
 use ingest_core::{
     CatalogueFields, GeoPoint, HttpValidators, RepositoryError, StoredTrack, TrackProfile,
     TrackSnapshot,
 };
+use uuid::Uuid;
 
 /// Typed access to a result row's columns by name. Errors are
 /// [`RepositoryError::Corrupt`] naming the column.
@@ -20,6 +22,10 @@ pub(crate) trait ColumnReader {
     fn boolean(&self, col: &str) -> Result<bool, RepositoryError>;
     fn time(&self, col: &str) -> Result<DateTime<Utc>, RepositoryError>;
     fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>, RepositoryError>;
+    /// A job or run id.
+    fn uuid(&self, col: &str) -> Result<Uuid, RepositoryError>;
+    /// A JSON column (`None` for NULL).
+    fn json(&self, col: &str) -> Result<Option<serde_json::Value>, RepositoryError>;
 }
 
 /// The `Corrupt` error for a column that could not be read.
@@ -128,27 +134,15 @@ pub(crate) fn snapshot(r: &impl ColumnReader) -> Result<TrackSnapshot, Repositor
     })
 }
 
-/// Implement [`ColumnReader`]'s plain columns with `Row::try_get`.
+/// Implement [`ColumnReader`] methods that are a plain `Row::try_get` of
+/// the type named (`text: String, …`).
 macro_rules! plain_columns {
-    () => {
-        fn text(&self, col: &str) -> Result<String, RepositoryError> {
-            self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
-        }
-        fn opt_text(&self, col: &str) -> Result<Option<String>, RepositoryError> {
-            self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
-        }
-        fn int(&self, col: &str) -> Result<i64, RepositoryError> {
-            self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
-        }
-        fn opt_int(&self, col: &str) -> Result<Option<i64>, RepositoryError> {
-            self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
-        }
-        fn opt_float(&self, col: &str) -> Result<Option<f64>, RepositoryError> {
-            self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
-        }
-        fn boolean(&self, col: &str) -> Result<bool, RepositoryError> {
-            self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
-        }
+    ($($method:ident: $ty:ty),* $(,)?) => {
+        $(
+            fn $method(&self, col: &str) -> Result<$ty, RepositoryError> {
+                self.try_get(col).map_err(|e| crate::row::corrupt(col, e))
+            }
+        )*
     };
 }
 pub(crate) use plain_columns;

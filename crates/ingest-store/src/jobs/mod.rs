@@ -1,34 +1,27 @@
-//! The durable sync-job queue (`ingest_core::JobQueue`) on both backends:
-//! table `sync_jobs` (one row per job, whose id is the run id) and
-//! `sync_job_tracks` (the checkpoint's done set), both in migration 0003.
+//! The durable sync-job queue (`ingest_core::JobQueue`): table `sync_jobs`
+//! (one row per job, whose id is the run id) and `sync_job_tracks` (the
+//! checkpoint's done set), both in migration 0003.
 //!
-//! What is shared here: the columns a job is read from, reading them back
-//! into a [`Job`], and the values both backends bind. The backends differ in
-//! how they take a claim (`FOR UPDATE SKIP LOCKED` on Postgres, `BEGIN
-//! IMMEDIATE` on SQLite's single writer), how they wake idle workers
-//! (LISTEN/NOTIFY on channel [`CHANNEL`], an in-process `Notify`) and how
-//! they spell the database clock. The lease fence the track repository runs
-//! before a checkpointed batch or a leased `finish_run` lives with each
-//! backend's queue (`fence`, `record_done`), so the one statement that
-//! decides whether a lease still holds is written once per backend.
+//! The queue is written once (`queue`, over a `Driver`); this module holds
+//! what its statements bind and read: the columns a job is read from,
+//! reading them back into a [`Job`], and the checked values of a new job, a
+//! progress sample and an outcome. The lease fence the track repository runs
+//! before a checkpointed batch lives in `lease`, which the queue's own
+//! fenced writes share.
 
-pub(crate) mod postgres;
-pub(crate) mod sqlite;
+pub(crate) mod queue;
 
 use std::time::Duration;
 
 use ingest_core::{
-    Job, JobError, JobId, JobOutcome, JobProgress, JobRequest, JobStatus, Lease, RepositoryError,
-    Stage, SyncSummary, Trigger,
+    Job, JobError, JobId, JobOutcome, JobProgress, JobRequest, JobStatus, Lease, Stage,
+    SyncSummary, Trigger,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::job_from_repo;
 use crate::row::ColumnReader;
-
-/// The LISTEN/NOTIFY channel that wakes idle workers (Postgres).
-pub(crate) const CHANNEL: &str = "mre_sync_jobs";
 
 /// The longest lease or retry delay stored; longer ones are cut to it, so
 /// `now() + delay` stays far inside both backends' time range.
@@ -76,24 +69,18 @@ fn unreadable(col: &str, err: impl std::fmt::Display) -> JobError {
 }
 
 /// A count the schema keeps within `0..=u32::MAX`.
-fn count(r: &impl JobRow, col: &str) -> Result<u32, JobError> {
+fn count(r: &impl ColumnReader, col: &str) -> Result<u32, JobError> {
     let value = r.int(col).map_err(job_from_repo)?;
     u32::try_from(value).map_err(|e| unreadable(col, e))
 }
 
-fn big_count(r: &impl JobRow, col: &str) -> Result<u64, JobError> {
+fn big_count(r: &impl ColumnReader, col: &str) -> Result<u64, JobError> {
     let value = r.int(col).map_err(job_from_repo)?;
     u64::try_from(value).map_err(|e| unreadable(col, e))
 }
 
-/// The two column kinds a job has beyond the track columns: its id and JSON.
-pub(crate) trait JobRow: ColumnReader {
-    fn uuid(&self, col: &str) -> Result<JobId, RepositoryError>;
-    fn json(&self, col: &str) -> Result<Option<serde_json::Value>, RepositoryError>;
-}
-
 /// A row selected with [`JOB_COLUMNS`], and its lease token.
-pub(crate) fn job(r: &impl JobRow) -> Result<(Job, i64), JobError> {
+pub(crate) fn job(r: &impl ColumnReader) -> Result<(Job, i64), JobError> {
     let status_text = r.text("status").map_err(job_from_repo)?;
     let status = status_text
         .parse::<JobStatus>()
@@ -269,11 +256,6 @@ pub(crate) const RESUME_NOT_STOPPED: &str = "only a failed or cancelled job can 
 /// How often `enqueue` and `resume` look again when the active job that
 /// blocked them finished in between.
 pub(crate) const ACTIVE_RETRIES: usize = 3;
-
-/// A `LeaseLost` for the track repository.
-pub(crate) fn lease_lost(lease: &Lease) -> RepositoryError {
-    RepositoryError::LeaseLost(lease.job_id)
-}
 
 #[cfg(test)]
 mod tests {
