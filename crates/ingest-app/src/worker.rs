@@ -59,8 +59,7 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     /// The delay before retry number `attempt` (1-based): capped doubling.
     pub fn retry_delay(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
-        self.retry_base.saturating_mul(factor).min(self.retry_max)
+        ingest_retry::Backoff::new(self.retry_base, self.retry_max).delay(attempt)
     }
 }
 
