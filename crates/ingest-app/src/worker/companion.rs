@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ingest_core::{CancelFlag, JobError, JobQueue, Lease};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::WorkerConfig;
@@ -22,7 +22,7 @@ pub(super) struct JobFlags {
 }
 
 /// Renews the lease, forwards cancellation and shutdown to the run, and
-/// writes throttled progress, until the run is done.
+/// writes throttled progress, until `done` is cancelled (the run returned).
 #[expect(clippy::too_many_arguments, reason = "one spawn site, all job state")]
 pub(super) async fn companion(
     jobs: Arc<dyn JobQueue>,
@@ -31,25 +31,24 @@ pub(super) async fn companion(
     cancel: CancelFlag,
     flags: Arc<JobFlags>,
     sink: Arc<JobProgressSink>,
-    mut done: watch::Receiver<bool>,
-    mut shutdown: watch::Receiver<bool>,
+    done: &CancellationToken,
+    shutdown: &CancellationToken,
 ) {
     let mut heartbeat = tokio::time::interval(config.heartbeat.max(Duration::from_millis(50)));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut progress =
         tokio::time::interval(config.progress_interval.max(Duration::from_millis(50)));
     progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut shutdown_seen = false;
+    // A shutdown before the run started was forwarded by the attempt.
+    let mut shutdown_seen = shutdown.is_cancelled();
     loop {
         tokio::select! {
-            _ = done.changed() => return,
-            changed = shutdown.changed(), if !shutdown_seen => {
-                if changed.is_err() || *shutdown.borrow() {
-                    shutdown_seen = true;
-                    info!("shutting down: storing the batch in hand, then ending the attempt");
-                    flags.shutdown.store(true, Ordering::SeqCst);
-                    cancel.cancel();
-                }
+            () = done.cancelled() => return,
+            () = shutdown.cancelled(), if !shutdown_seen => {
+                shutdown_seen = true;
+                info!("shutting down: storing the batch in hand, then ending the attempt");
+                flags.shutdown.store(true, Ordering::SeqCst);
+                cancel.cancel();
             }
             _ = heartbeat.tick() => {
                 match jobs.heartbeat(&lease, config.lease).await {

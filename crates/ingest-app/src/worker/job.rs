@@ -11,7 +11,7 @@ use ingest_core::{
     CancelFlag, ClaimedJob, Job, JobBinding, JobError, JobOutcome, JobStatus, Lease, ProgressSink,
     RunContext, SyncOptions,
 };
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
 use super::companion::{JobFlags, companion};
@@ -23,7 +23,7 @@ impl Worker {
     pub async fn run_claimed(
         &self,
         claimed: ClaimedJob,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) -> JobRunResult {
         self.run_claimed_with(claimed, shutdown, None).await.result
     }
@@ -33,7 +33,7 @@ impl Worker {
     pub async fn run_claimed_with(
         &self,
         claimed: ClaimedJob,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
         display: Option<Arc<dyn ProgressSink>>,
     ) -> Attempt {
         let ClaimedJob { job, lease } = claimed;
@@ -47,7 +47,7 @@ impl Worker {
         &self,
         job: Job,
         lease: Lease,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
         display: Option<Arc<dyn ProgressSink>>,
     ) -> Attempt {
         info!(trigger = job.trigger.as_str(), "job claimed");
@@ -93,10 +93,11 @@ impl Worker {
 
         let flags = Arc::new(JobFlags::default());
         let sink = Arc::new(JobProgressSink::new(display));
-        let (done_tx, done_rx) = watch::channel(false);
+        // Cancelled once the run returns: the companion's cue to stop.
+        let done = CancellationToken::new();
         // A shutdown that arrived before the run started is seen here; one
         // that arrives while it runs, by the companion.
-        if *shutdown.borrow_and_update() {
+        if shutdown.is_cancelled() {
             flags.shutdown.store(true, Ordering::SeqCst);
             cancel.cancel();
         }
@@ -114,7 +115,7 @@ impl Worker {
                 .service
                 .run_sync_with(&options, &ctx, &writer, sink.as_ref())
                 .await;
-            let _ = done_tx.send(true);
+            done.cancel();
             summary
         };
         let (summary, ()) = tokio::join!(
@@ -126,8 +127,8 @@ impl Worker {
                 cancel.clone(),
                 flags.clone(),
                 sink.clone(),
-                done_rx,
-                shutdown.clone(),
+                &done,
+                &shutdown,
             )
         );
         // The last progress sample, unthrottled.

@@ -3,19 +3,20 @@
 //! finished jobs past their retention between jobs, until shutdown.
 
 use ingest_core::JobError;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{JobRunResult, Worker};
 
 impl Worker {
-    /// Claim and run jobs until `shutdown` turns true. Returns once the job
-    /// in hand (if any) has been stored up to its current batch and released.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    /// Claim and run jobs until `shutdown` is cancelled. Returns once the
+    /// job in hand (if any) has been stored up to its current batch and
+    /// released.
+    pub async fn run(&self, shutdown: CancellationToken) {
         info!(worker = %self.config.worker_id, "worker started");
         let mut next_prune = tokio::time::Instant::now();
         loop {
-            if *shutdown.borrow() {
+            if shutdown.is_cancelled() {
                 break;
             }
             if tokio::time::Instant::now() >= next_prune {
@@ -33,14 +34,14 @@ impl Worker {
                 Ok(None) => {
                     tokio::select! {
                         () = self.jobs.wait_for_work(self.config.poll_interval) => {}
-                        _ = shutdown.changed() => {}
+                        () = shutdown.cancelled() => {}
                     }
                 }
                 Err(e) => {
                     warn!(error = %e, "claiming a job failed; retrying after the poll interval");
                     tokio::select! {
                         () = tokio::time::sleep(self.config.poll_interval) => {}
-                        _ = shutdown.changed() => {}
+                        () = shutdown.cancelled() => {}
                     }
                 }
             }
@@ -69,7 +70,7 @@ impl Worker {
     /// Claim one job if one is due and run it to the end of this attempt.
     pub async fn run_once(
         &self,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
     ) -> Result<Option<JobRunResult>, JobError> {
         match self
             .jobs
