@@ -17,9 +17,7 @@ use ingest_app::config::{
     AlertSettings, ApiSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings,
     SyncSettings, WorkerSettings,
 };
-use ingest_app::runtime::{
-    announce_listening, init_tracing, run_main, shutdown_signal, until_true,
-};
+use ingest_app::runtime::{announce_listening, init_tracing, run_main, shutdown_signal};
 use ingest_app::wiring::{build_sync_app_on, build_worker, open_database};
 
 /// The admin HTTP API: sync jobs, reports, the catalogue, metrics.
@@ -128,7 +126,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         listener,
         ingest_http::router(state),
         server_config,
-        until_true(shutdown.clone()),
+        shutdown.clone().cancelled_owned(),
     );
     if let Some(worker) = worker {
         let (server, ()) = tokio::join!(server, worker.run(shutdown));

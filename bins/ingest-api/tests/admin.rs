@@ -46,7 +46,7 @@ use ingest_app::worker::Worker;
 use ingest_core::{MetadataMode, Trigger};
 use liverc_sim::{Fault, SimConfig, Simulator, SiteHandle, TrackField, TrackPatch};
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 mod support;
 use support::{TestDb, machine, sync_settings, worker_config};
@@ -64,7 +64,7 @@ const HOSTILE_NAME: &str = "<img src=x onerror=\"window.__mreXss=1\"> **Bold** [
 /// How long any one step may take.
 const STEP: Duration = Duration::from_secs(15);
 
-fn spawn_worker(app: &SyncApp) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+fn spawn_worker(app: &SyncApp) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     let worker = Worker::new(
         app.jobs.clone(),
         app.service.clone(),
@@ -77,8 +77,11 @@ fn spawn_worker(app: &SyncApp) -> (watch::Sender<bool>, tokio::task::JoinHandle<
         ),
         None,
     );
-    let (tx, rx) = watch::channel(false);
-    (tx, tokio::spawn(async move { worker.run(rx).await }))
+    let stop = CancellationToken::new();
+    (
+        stop.clone(),
+        tokio::spawn(async move { worker.run(stop).await }),
+    )
 }
 
 /// The router of `app` on loopback; its base URL.
@@ -443,7 +446,7 @@ struct Stack {
     base: String,
     kill_switch_base: String,
     api: Api,
-    worker: (watch::Sender<bool>, tokio::task::JoinHandle<()>),
+    worker: (CancellationToken, tokio::task::JoinHandle<()>),
     hostile_slug: String,
     failing_slug: String,
     site: SiteHandle,
@@ -926,7 +929,7 @@ async fn scenario(page: Page, stack: Stack) {
     // ---- 9. 409: a job is already active; the page follows it, then
     //         cancels and resumes it.
     let (stop, handle) = stack.worker;
-    let _ = stop.send(true);
+    stop.cancel();
     handle.await.expect("worker stops");
     let (status, queued) = stack
         .api

@@ -21,7 +21,7 @@ use ingest_core::{
 };
 use liverc_sim::{RunningSim, SimConfig, Simulator};
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 mod support;
 use support::{BATCH, CONCURRENCY, TestDb, machine, sync_settings, worker_config};
@@ -165,11 +165,12 @@ fn status_is(s: &'static str) -> impl Fn(&Value) -> bool {
     move |j| j["status"] == s
 }
 
-/// Spawn a worker's loop; the sender stops it.
-fn spawn_worker(w: Worker) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = watch::channel(false);
-    let handle = tokio::spawn(async move { w.run(rx).await });
-    (tx, handle)
+/// Spawn a worker's loop; cancelling the token stops it.
+fn spawn_worker(w: Worker) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let stop = CancellationToken::new();
+    let shutdown = stop.clone();
+    let handle = tokio::spawn(async move { w.run(shutdown).await });
+    (stop, handle)
 }
 
 /// The stored catalogue in a comparable form: everything a sync decides,
@@ -357,7 +358,7 @@ async fn enqueue_poll_succeed_and_download_the_report() {
         "run metrics exported: {metrics}"
     );
 
-    let _ = stop.send(true);
+    stop.cancel();
     handle.await.expect("worker stops");
 }
 
@@ -393,7 +394,7 @@ async fn a_cli_run_and_an_api_run_agree() {
         worker_config("w1", Duration::from_secs(10), Duration::from_secs(2)),
     ));
     let job = api.wait_for(&id, "success", status_is("succeeded")).await;
-    let _ = stop.send(true);
+    stop.cancel();
     handle.await.expect("worker stops");
 
     // Identical counts.
@@ -491,7 +492,7 @@ async fn a_crashed_worker_is_replaced_once_its_lease_expires() {
         worker_config("b", lease, Duration::from_millis(300)),
     ));
     let done = wait_job(&b, job.id, "worker B to finish", |j| j.status.is_final()).await;
-    let _ = stop_b.send(true);
+    stop_b.cancel();
     handle_b.await.expect("worker B stops");
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
     assert_eq!(done.attempts, 2);
@@ -584,7 +585,7 @@ async fn cancel_then_resume_ends_like_an_uninterrupted_run() {
         "one report over both attempts"
     );
     assert_eq!(done["attempts"], 2);
-    let _ = stop.send(true);
+    stop.cancel();
     handle.await.expect("worker stops");
 
     let state = final_state(&app).await;
@@ -600,7 +601,7 @@ async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
     let reports = tempfile::tempdir().expect("dir");
     let a = machine(&db, &sim, &reports).await;
     let b = machine(&db, &sim, &reports).await;
-    let (_tx, rx) = watch::channel(false);
+    let shutdown = CancellationToken::new();
 
     // 1. Two workers ask for the one job at the same instant: it runs once.
     let first = a
@@ -616,7 +617,7 @@ async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
         &b,
         worker_config("b", Duration::from_secs(10), Duration::from_millis(300)),
     );
-    let (ra, rb) = tokio::join!(wa.run_once(rx.clone()), wb.run_once(rx.clone()));
+    let (ra, rb) = tokio::join!(wa.run_once(shutdown.clone()), wb.run_once(shutdown.clone()));
     let (ra, rb) = (ra.expect("claim"), rb.expect("claim"));
     assert_eq!(
         usize::from(ra.is_some()) + usize::from(rb.is_some()),
@@ -644,7 +645,7 @@ async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(r) = wb.run_once(rx.clone()).await.expect("claim") {
+            if let Some(r) = wb.run_once(shutdown.clone()).await.expect("claim") {
                 return r;
             }
             let j = b.jobs.get(second.id).await.expect("get").expect("job");
@@ -656,7 +657,7 @@ async fn two_workers_race_and_a_fenced_worker_writes_nothing() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    let (ra, rb) = tokio::join!(wa.run_once(rx.clone()), take_over);
+    let (ra, rb) = tokio::join!(wa.run_once(shutdown.clone()), take_over);
     assert_eq!(ra.expect("claim"), Some(JobRunResult::LeaseLost));
     assert!(matches!(rb, JobRunResult::Recorded { .. }), "{rb:?}");
     let done = a.jobs.get(second.id).await.expect("get").expect("job");
@@ -707,8 +708,12 @@ async fn run_job(app: &SyncApp, w: &Worker, force: bool) -> ingest_core::Job {
         .enqueue(&new_job(Trigger::Cron, 1, force))
         .await
         .expect("enqueue");
-    let (_tx, rx) = watch::channel(false);
-    let result = w.run_once(rx).await.expect("claim").expect("a job was due");
+    let shutdown = CancellationToken::new();
+    let result = w
+        .run_once(shutdown)
+        .await
+        .expect("claim")
+        .expect("a job was due");
     assert!(
         matches!(result, JobRunResult::Recorded { .. }),
         "{result:?}"
@@ -878,7 +883,7 @@ async fn a_worker_prunes_finished_jobs_past_their_retention() {
     })
     .await;
     assert_eq!(queued.status, JobStatus::Succeeded, "{:?}", queued.error);
-    stop.send(true).expect("stop");
+    stop.cancel();
     handle.await.expect("worker");
     assert!(
         app.jobs.get(queued.id).await.expect("get").is_some(),
@@ -911,7 +916,7 @@ async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
     ));
     wait_job(&a, job.id, "progress", |j| j.progress.processed >= 40).await;
     // SIGTERM, as the binary's signal handler delivers it.
-    let _ = stop.send(true);
+    stop.cancel();
     tokio::time::timeout(Duration::from_secs(20), handle)
         .await
         .expect("the worker stops promptly")
@@ -940,7 +945,7 @@ async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
         j.status.is_final()
     })
     .await;
-    let _ = stop.send(true);
+    stop.cancel();
     handle.await.expect("worker stops");
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.error);
     assert_eq!(done.attempts, 1);

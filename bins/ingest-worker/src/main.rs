@@ -16,7 +16,7 @@ use ingest_app::config::{
     WorkerSettings,
 };
 use ingest_app::runtime::{
-    announce_listening, init_tracing, metrics_router, run_main, shutdown_signal, until_true,
+    announce_listening, init_tracing, metrics_router, run_main, shutdown_signal,
 };
 use ingest_app::wiring::{build_sync_app, build_worker};
 
@@ -81,7 +81,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let shutdown = shutdown_signal();
     let server = axum::serve(listener, metrics_router(app.metrics.clone()))
-        .with_graceful_shutdown(until_true(shutdown.clone()));
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let worker = build_worker(
         &app,
         &args.worker,

@@ -157,13 +157,7 @@ impl WebhookConfig {
     /// The pause before retry number `retry` (1 for the second attempt):
     /// `initial_backoff × 2^(retry-1)`, capped at `max_backoff`.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 1_u32
-            .checked_shl(retry.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.initial_backoff
-            .checked_mul(factor)
-            .unwrap_or(Duration::MAX)
-            .min(self.max_backoff)
+        ingest_retry::Backoff::new(self.initial_backoff, self.max_backoff).delay(retry)
     }
 
     /// Check every field; returns the parsed URL.

@@ -6,7 +6,7 @@
 
 use std::error::Error as _;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ingest_core::{Alert, Notifier, NotifyError};
@@ -98,7 +98,11 @@ impl WebhookNotifier {
         if status.is_success() {
             return Ok(());
         }
-        let retry_after = retry_after(&response, self.config.max_retry_after);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| ingest_retry::retry_after(value, self.config.max_retry_after));
         let detail = error_body(response).await;
         let message = format!("{} answered HTTP {status}{detail}", self.target);
         let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
@@ -185,21 +189,6 @@ impl Notifier for WebhookNotifier {
     }
 }
 
-/// The server's `Retry-After` (seconds or an HTTP date), capped at `cap`.
-fn retry_after(response: &reqwest::Response, cap: Duration) -> Option<Duration> {
-    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
-    parse_retry_after(value, SystemTime::now()).map(|d| d.min(cap))
-}
-
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 /// `: <first line of the body>` when the error answer explains itself.
 async fn error_body(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
@@ -242,21 +231,6 @@ fn error_chain(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
-        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-1", now), None);
-    }
 
     #[test]
     fn a_notifier_is_not_built_from_an_invalid_config() {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use ingest_core::{
     ClaimedJob, Job, JobError, JobQueue, JobRequest, NewJob, ProgressSink, SyncOptions,
 };
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{RunClaimSettings, default_worker_id};
 use crate::wiring::SyncApp;
@@ -70,7 +70,7 @@ pub enum Foreground {
 }
 
 /// Start `options`' run as a job held by this process and run it, showing
-/// progress on `display`; `shutdown` turning true stops it after the batch
+/// progress on `display`; `shutdown` cancelled stops it after the batch
 /// in hand (recorded `cancelled`). The run's alerts are left to the caller,
 /// who can wait for their delivery before exiting.
 pub async fn run_in_foreground(
@@ -78,7 +78,7 @@ pub async fn run_in_foreground(
     options: &SyncOptions,
     claim: &ForegroundClaim,
     display: Arc<dyn ProgressSink>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 ) -> Result<Foreground, JobError> {
     let new = NewJob {
         source: options.source.clone(),

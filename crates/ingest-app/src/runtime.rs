@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); JSON lines when
@@ -29,15 +29,18 @@ pub fn init_tracing(json: bool) {
     };
 }
 
-/// A receiver that turns `true` on `SIGTERM` or `SIGINT` (Ctrl-C).
-pub fn shutdown_signal() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+/// A token cancelled on `SIGTERM` or `SIGINT` (Ctrl-C). Clones share it:
+/// hand one to each part that must stop (`cancelled_owned()` is the future
+/// a server's graceful shutdown waits for).
+pub fn shutdown_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutdown requested");
-        let _ = tx.send(true);
+        cancel.cancel();
     });
-    rx
+    token
 }
 
 /// Resolves at the next `SIGTERM` or `SIGINT` (Ctrl-C).
@@ -61,15 +64,6 @@ pub async fn wait_for_signal() {
 #[cfg(not(unix))]
 pub async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Resolves once `rx` turns true (or its sender is gone).
-pub async fn until_true(mut rx: watch::Receiver<bool>) {
-    while !*rx.borrow_and_update() {
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// `GET /metrics` (OpenMetrics text) and `GET /healthz` for a worker.

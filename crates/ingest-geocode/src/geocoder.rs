@@ -6,7 +6,7 @@ use std::error::Error as _;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ingest_core::{Coordinates, GeocodeError, Geocoder};
@@ -182,7 +182,11 @@ impl NominatimGeocoder {
             return parse_search(&body).map_err(Failure::fatal);
         }
 
-        let retry_after = retry_after(&response, self.inner.config.max_retry_after);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| ingest_retry::retry_after(value, self.inner.config.max_retry_after));
         // The body of an error answer may explain it; read a little of it.
         let detail = self
             .read_body(response)
@@ -348,20 +352,6 @@ fn normalise_country(code: &str) -> Option<String> {
         .then(|| code.to_ascii_lowercase())
 }
 
-/// The server's `Retry-After` (seconds or an HTTP date), capped at `cap`.
-fn retry_after(response: &reqwest::Response, cap: Duration) -> Option<Duration> {
-    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?.trim();
-    parse_retry_after(value, SystemTime::now()).map(|d| d.min(cap))
-}
-
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 /// An error and its sources, `outer: inner: innermost`.
 fn error_chain(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
@@ -395,20 +385,5 @@ mod tests {
         assert_eq!(normalise_country("1a"), None);
         assert_eq!(normalise_country(""), None);
         assert_eq!(normalise_country("é"), None);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-1", now), None);
     }
 }

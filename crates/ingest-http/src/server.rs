@@ -33,8 +33,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// Default header-read timeout: 10 s.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,7 +82,7 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = CancellationToken::new();
     let mut connections = JoinSet::new();
     let mut refused: u64 = 0;
     let mut shutdown = std::pin::pin!(shutdown);
@@ -120,16 +120,11 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
-        connections.spawn(serve_connection(
-            stream,
-            app.clone(),
-            config,
-            stop_rx.clone(),
-        ));
+        connections.spawn(serve_connection(stream, app.clone(), config, stop.clone()));
     }
     drop(listener);
     // Every connection: finish its request in flight, then close.
-    let _ = stop_tx.send(true);
+    stop.cancel();
     while connections.join_next().await.is_some() {}
     Ok(())
 }
@@ -138,7 +133,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     app: Router,
     config: ServerConfig,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut builder = http1::Builder::new();
     builder
@@ -159,11 +154,9 @@ async fn serve_connection(
                 }
                 break;
             }
-            changed = stop.wait_for(|stop| *stop), if !stopping => {
+            () = stop.cancelled(), if !stopping => {
                 stopping = true;
-                if changed.is_ok() {
-                    connection.as_mut().graceful_shutdown();
-                }
+                connection.as_mut().graceful_shutdown();
             }
         }
     }

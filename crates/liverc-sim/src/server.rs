@@ -22,8 +22,8 @@ use axum::serve::ListenerExt;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::SimError;
 use crate::config::{Fault, FaultConfig, RetryAfter, SimConfig};
@@ -41,7 +41,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 struct App {
     site: SiteHandle,
-    shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
 }
 
 /// Starts simulated sites.
@@ -64,12 +64,12 @@ impl Simulator {
         let local = listener
             .local_addr()
             .map_err(|source| SimError::Bind { addr, source })?;
-        let (tx, rx) = watch::channel(false);
+        let shutdown = CancellationToken::new();
         let app = App {
             site: site.clone(),
-            shutdown: rx.clone(),
+            shutdown: shutdown.clone(),
         };
-        let mut stop = rx;
+        let stop = shutdown.clone();
         let listener = listener.tap_io(|tcp| {
             if let Err(err) = tcp.set_nodelay(true) {
                 tracing::debug!("TCP_NODELAY: {err}");
@@ -77,16 +77,14 @@ impl Simulator {
         });
         let task = tokio::spawn(async move {
             axum::serve(listener, router(app))
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopping| *stopping).await;
-                })
+                .with_graceful_shutdown(stop.cancelled_owned())
                 .await
         });
         tracing::info!(addr = %local, tracks = site.len(), "liverc-sim listening");
         Ok(RunningSim {
             addr: local,
             site,
-            shutdown: tx,
+            shutdown,
             task: Some(task),
         })
     }
@@ -98,7 +96,7 @@ impl Simulator {
 pub struct RunningSim {
     addr: SocketAddr,
     site: SiteHandle,
-    shutdown: watch::Sender<bool>,
+    shutdown: CancellationToken,
     task: Option<JoinHandle<io::Result<()>>>,
 }
 
@@ -152,7 +150,7 @@ impl RunningSim {
     /// Stops accepting, ends hangs and latency waits, lets open responses
     /// finish (at most a few seconds, then aborts) and waits for the server.
     pub async fn shutdown(mut self) -> Result<(), SimError> {
-        let _ = self.shutdown.send(true);
+        self.shutdown.cancel();
         let Some(mut task) = self.task.take() else {
             return Ok(());
         };
@@ -169,7 +167,7 @@ impl RunningSim {
 
 impl Drop for RunningSim {
     fn drop(&mut self) {
-        let _ = self.shutdown.send(true);
+        self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -250,10 +248,9 @@ async fn crawl(State(app): State<App>, method: Method, uri: Uri, headers: Header
 
 /// Waits `delay` unless the server shuts down first (then `false`).
 async fn pause(app: &App, delay: Duration) -> bool {
-    let mut stop = app.shutdown.clone();
     tokio::select! {
         () = tokio::time::sleep(delay) => true,
-        _ = stop.wait_for(|stopping| *stopping) => false,
+        () = app.shutdown.cancelled() => false,
     }
 }
 

@@ -23,7 +23,7 @@ use ingest_app::progress::{LogProgress, TerminalProgress};
 use ingest_app::wiring::{SyncApp, build_alert_hook, build_sync_app};
 use ingest_app::worker::JobRunResult;
 use ingest_core::{ProgressSink, RunStatus, SyncOptions, SyncSummary, Trigger};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Arguments of `ingest-cli sync`.
 #[derive(Debug, Args)]
@@ -141,21 +141,22 @@ pub(crate) async fn run_held(
     }
 }
 
-/// Turns true at the first SIGINT/SIGTERM (the run stores the batch in hand
+/// Cancelled at the first SIGINT/SIGTERM (the run stores the batch in hand
 /// and is recorded cancelled); a second one quits at once.
-fn stop_on_signal() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
+fn stop_on_signal() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let cancel = stop.clone();
     tokio::spawn(async move {
         ingest_app::runtime::wait_for_signal().await;
         eprintln!(
             "ingest-cli: stopping after the batch in hand; the run is recorded cancelled \
              (signal again to quit at once)"
         );
-        let _ = tx.send(true);
+        cancel.cancel();
         ingest_app::runtime::wait_for_signal().await;
         std::process::exit(130);
     });
-    rx
+    stop
 }
 
 /// The summary as JSON (`--json`) or as a few human lines.

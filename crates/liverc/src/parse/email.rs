@@ -4,16 +4,21 @@
 //! `<a href="javascript:noSpam('user', 'domain');">&#105;&#110;…</a>`: the
 //! link text is the address as character entities, and the href's two
 //! `noSpam` arguments are its halves. Either source is accepted; the result
-//! must look like an address (a plausible local part, a domain of valid DNS
-//! labels with an alphabetic top-level label) or it is dropped.
+//! must be an address someone can write to or it is dropped.
+//!
+//! The address syntax (RFC 5321/5322: dot-atom local part of at most 64
+//! octets, domain labels) is the `email_address` crate's. The connector's
+//! rules on top of it are stricter, because RFC 5322 admits things a page
+//! shows that are no usable contact: see [`normalise_email`].
+
+use email_address::{EmailAddress, Options};
 
 use super::slug::is_valid_dns_label;
 use super::text::{collapse_ws, strip_prefix_ignore_case};
 
-/// Longest address accepted (RFC 5321 path limit less the brackets).
+/// Longest address accepted (RFC 5321 path limit less the brackets);
+/// `email_address` bounds the local part and the domain, not their sum.
 const MAX_ADDRESS_LEN: usize = 254;
-/// Longest local part accepted (RFC 5321).
-const MAX_LOCAL_LEN: usize = 64;
 
 /// The e-mail address a dashboard link stands for: the link text (entities
 /// decoded, a `mailto:` prefix dropped) when it is an address, else the
@@ -68,43 +73,53 @@ fn quoted_string(s: &str) -> Option<(String, &str)> {
     None
 }
 
-/// `candidate` trimmed, with its domain lowercased, if it looks like an
+/// `candidate` trimmed, with its domain lowercased, if it is a usable
 /// e-mail address; `None` otherwise.
+///
+/// Valid RFC 5322 syntax (checked by `email_address`, without the display
+/// name `Name <a@b.com>` and domain literal `a@[10.0.0.1]` forms a contact
+/// link never means), and on top of it the connector's own rules:
+///
+/// - ASCII only: an internationalised address (`é@b.com`) cannot be
+///   written to by every mail system, and is more often mojibake from a
+///   page in the wrong charset than a real mailbox;
+/// - no quoted local part (`"a b"@c.com`): legal, but no club uses one, and
+///   a placeholder or a sentence in quotes is what it catches in practice;
+/// - the domain a resolvable host name: letters, digits and hyphens only
+///   (no `_`, which RFC 5322 allows in a domain atom), and a top-level label
+///   of two or more letters, which rejects typos and placeholders such as
+///   `a@b.c` or `a@b.c0m`;
+/// - at most [`MAX_ADDRESS_LEN`] characters in all.
 pub fn normalise_email(candidate: &str) -> Option<String> {
     let candidate = candidate.trim();
-    if candidate.len() > MAX_ADDRESS_LEN {
+    if candidate.len() > MAX_ADDRESS_LEN || !candidate.is_ascii() {
         return None;
     }
-    let (local, domain) = candidate.split_once('@')?;
-    if !is_plausible_local_part(local) || !is_plausible_domain(domain) {
+    let syntax = Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    let address = EmailAddress::parse_with_options(candidate, syntax).ok()?;
+    let (local, domain) = (address.local_part(), address.domain());
+    if local.starts_with('"') || !is_host_name(domain) {
         return None;
     }
     Some(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
-/// Whether `candidate` looks like an e-mail address.
+/// Whether `candidate` is a usable e-mail address (see [`normalise_email`]).
 pub fn is_plausible_email(candidate: &str) -> bool {
     normalise_email(candidate).is_some()
 }
 
-fn is_plausible_local_part(local: &str) -> bool {
-    const SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~.";
-    !local.is_empty()
-        && local.len() <= MAX_LOCAL_LEN
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c))
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-}
-
-fn is_plausible_domain(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
-    let top_level_ok = labels
-        .last()
+/// A domain made of DNS host-name labels whose last label is alphabetic and
+/// at least two letters long.
+fn is_host_name(domain: &str) -> bool {
+    let top_level_ok = domain
+        .rsplit('.')
+        .next()
         .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
-    labels.len() >= 2 && top_level_ok && labels.iter().all(|label| is_valid_dns_label(label))
+    top_level_ok && domain.split('.').all(is_valid_dns_label)
 }
 
 #[cfg(test)]
@@ -195,11 +210,49 @@ mod tests {
             "a@b_c.com",
             "N/A",
             "\u{e9}@b.com",
+            // Valid RFC 5322, still no usable contact (the connector's rules).
+            "\"a b\"@c.com",
+            "\"a\"@c.com",
+            "a@[10.0.0.1]",
+            "Club <a@b.com>",
+            "<a@b.com>",
+            "a@b.c\u{f6}m",
+            "a@localhost",
         ] {
             assert!(!is_plausible_email(candidate), "{candidate:?}");
         }
         assert_eq!(decode_email("N/A", Some("javascript:noSpam('', '')")), None);
         let long_local = format!("{}@b.com", "a".repeat(65));
         assert!(!is_plausible_email(&long_local));
+        // Each part within its own limit, the whole over the path limit.
+        let long_address = format!(
+            "{}@{}.com",
+            "a".repeat(64),
+            vec!["b".repeat(50); 4].join(".")
+        );
+        assert!(long_address.len() > MAX_ADDRESS_LEN);
+        assert!(!is_plausible_email(&long_address));
+    }
+
+    #[test]
+    fn usable_addresses_keep_their_local_part_and_lowercase_the_domain() {
+        for (candidate, expected) in [
+            ("a@b.co", "a@b.co"),
+            (" Info@Track.COM.au ", "Info@track.com.au"),
+            ("o'neil+rc@x-y.ie", "o'neil+rc@x-y.ie"),
+            (
+                "a.b_c!#$%&*/=?^`{|}~-@sub.example.org",
+                "a.b_c!#$%&*/=?^`{|}~-@sub.example.org",
+            ),
+            ("1@2.example", "1@2.example"),
+        ] {
+            assert_eq!(
+                normalise_email(candidate).as_deref(),
+                Some(expected),
+                "{candidate:?}"
+            );
+        }
+        let longest_local = format!("{}@b.com", "a".repeat(64));
+        assert!(is_plausible_email(&longest_local));
     }
 }

@@ -1,0 +1,85 @@
+//! What runs beside an attempt, in the same task: the heartbeat that renews
+//! the lease (and learns of a requested cancellation), the forwarding of a
+//! shutdown to the run, and the throttled progress writes. Any sign that the
+//! lease passed to another worker stops the run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ingest_core::{CancelFlag, JobError, JobQueue, Lease};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::WorkerConfig;
+use super::sinks::JobProgressSink;
+
+/// What the companion learnt, for the attempt to decide its outcome.
+#[derive(Debug, Default)]
+pub(super) struct JobFlags {
+    pub(super) lease_lost: AtomicBool,
+    pub(super) shutdown: AtomicBool,
+}
+
+/// Renews the lease, forwards cancellation and shutdown to the run, and
+/// writes throttled progress, until `done` is cancelled (the run returned).
+#[expect(clippy::too_many_arguments, reason = "one spawn site, all job state")]
+pub(super) async fn companion(
+    jobs: Arc<dyn JobQueue>,
+    lease: Lease,
+    config: WorkerConfig,
+    cancel: CancelFlag,
+    flags: Arc<JobFlags>,
+    sink: Arc<JobProgressSink>,
+    done: &CancellationToken,
+    shutdown: &CancellationToken,
+) {
+    let mut heartbeat = tokio::time::interval(config.heartbeat.max(Duration::from_millis(50)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut progress =
+        tokio::time::interval(config.progress_interval.max(Duration::from_millis(50)));
+    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A shutdown before the run started was forwarded by the attempt.
+    let mut shutdown_seen = shutdown.is_cancelled();
+    loop {
+        tokio::select! {
+            () = done.cancelled() => return,
+            () = shutdown.cancelled(), if !shutdown_seen => {
+                shutdown_seen = true;
+                info!("shutting down: storing the batch in hand, then ending the attempt");
+                flags.shutdown.store(true, Ordering::SeqCst);
+                cancel.cancel();
+            }
+            _ = heartbeat.tick() => {
+                match jobs.heartbeat(&lease, config.lease).await {
+                    Ok(h) => {
+                        if h.cancel_requested && !cancel.is_cancelled() {
+                            info!("cancellation requested: stopping after the batch in hand");
+                            cancel.cancel();
+                        }
+                    }
+                    Err(JobError::LeaseLost(_)) => {
+                        warn!("lease lost: stopping");
+                        flags.lease_lost.store(true, Ordering::SeqCst);
+                        cancel.cancel();
+                        return;
+                    }
+                    Err(e) => warn!(error = %e, "heartbeat failed; the lease may expire"),
+                }
+            }
+            _ = progress.tick() => {
+                if let Some(p) = sink.take() {
+                    match jobs.report_progress(&lease, &p).await {
+                        Ok(()) => {}
+                        Err(JobError::LeaseLost(_)) => {
+                            flags.lease_lost.store(true, Ordering::SeqCst);
+                            cancel.cancel();
+                            return;
+                        }
+                        Err(e) => warn!(error = %e, "writing progress failed"),
+                    }
+                }
+            }
+        }
+    }
+}
