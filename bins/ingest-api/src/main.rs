@@ -18,7 +18,7 @@ use ingest_app::config::{
     SyncSettings, WorkerSettings,
 };
 use ingest_app::runtime::{announce_listening, init_tracing, run_main, shutdown_signal};
-use ingest_app::wiring::{build_sync_app_on, build_worker, open_database};
+use ingest_app::wiring::{build_sync_app_on, build_worker, open_database, sync_metrics};
 
 /// The admin HTTP API: sync jobs, reports, the catalogue, metrics.
 #[derive(Debug, Parser)]
@@ -71,10 +71,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let tokens = ingest_http::AdminTokens::parse_list(&args.api.admin_tokens)
         .map_err(|e| anyhow::anyhow!("MRE_ADMIN_API_TOKENS: {e}"))?;
     let (store, database_url) = open_database(&args.database).await?;
-    let metrics = Arc::new(ingest_metrics::Metrics::new());
     // The LiveRC client, the geocoder and the service only where syncs run:
-    // without a worker, a setting only they read cannot stop the API.
-    let worker = if args.with_worker {
+    // without a worker, a setting only they read cannot stop the API. Nor
+    // does an API without a worker export run metrics: it runs none, and a
+    // Prometheus would believe its zeros.
+    let (worker, render_metrics): (_, Box<dyn Fn() -> String + Send + Sync>) = if args.with_worker {
+        let metrics = sync_metrics("ingest-api", args.alerts.sla());
         let app = build_sync_app_on(
             store.clone(),
             database_url,
@@ -84,23 +86,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &args.reports,
             &args.geocode,
         )?;
-        Some(build_worker(
+        let worker = build_worker(
             &app,
             &args.worker,
             &args.sync,
             &args.alerts,
             args.public_url.clone(),
-        )?)
+        )?;
+        (Some(worker), Box::new(move || metrics.render()))
     } else {
-        None
+        let mut registry = ingest_metrics::prometheus_client::registry::Registry::default();
+        ingest_metrics::register_build_info(&mut registry, "ingest-api");
+        (None, Box::new(move || ingest_metrics::render(&registry)))
     };
     let state = ingest_http::ApiState {
         jobs: store.jobs.clone(),
         tracks: store.tracks.clone(),
         reports: store.reports.clone(),
-        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, move || {
-            metrics.render()
-        }),
+        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, render_metrics),
         admin_tokens: tokens,
         job_defaults: ingest_http::JobDefaults {
             max_attempts: args.worker.max_attempts,

@@ -548,3 +548,70 @@ async fn with_postgres_gone_every_database_route_answers_503_within_5_s() {
     }
     drop(api);
 }
+
+/// Each process exports only what it owns: an `ingest-api` without a worker
+/// runs no syncs, so it exports no run counters and no last-run gauges (a
+/// Prometheus would believe their zeros), only its build; with a worker it
+/// exports the sync metrics too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_without_a_worker_exports_no_run_metrics() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let http = reqwest::Client::new();
+    let scrape = |base: String| {
+        let http = http.clone();
+        async move {
+            let answer = http
+                .get(format!("{base}/metrics"))
+                .send()
+                .await
+                .expect("metrics");
+            assert_eq!(answer.status(), 200);
+            answer.text().await.expect("body")
+        }
+    };
+
+    let alone = start(api_command(dir.path(), &[], &[]));
+    let text = scrape(alone.base.clone()).await;
+    assert!(
+        text.contains("liverc_build_info{service=\"ingest-api\""),
+        "the build is exported: {text}"
+    );
+    for owned_by_runs in [
+        "liverc_sync_runs",
+        "liverc_sync_run_duration",
+        "liverc_active_tracks",
+        "liverc_dashboards_in_flight",
+        "liverc_tracks_added",
+        "liverc_sla_",
+    ] {
+        assert!(
+            !text.contains(owned_by_runs),
+            "an API without a worker exports {owned_by_runs}: {text}"
+        );
+    }
+    drop(alone);
+
+    let sim = Simulator::start(
+        SimConfig {
+            tracks: 20,
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator");
+    let with_worker = start_api(&sim, dir.path());
+    let text = scrape(with_worker.base.clone()).await;
+    assert!(
+        text.contains("liverc_sync_runs_total{outcome=\"succeeded\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("liverc_sla_runs_total{met=\"true\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("liverc_build_info{service=\"ingest-api\""),
+        "{text}"
+    );
+}

@@ -18,7 +18,7 @@ use ingest_app::config::{
 use ingest_app::runtime::{
     announce_listening, init_tracing, metrics_router, run_main, shutdown_signal,
 };
-use ingest_app::wiring::{build_sync_app, build_worker};
+use ingest_app::wiring::{build_sync_app_on, build_worker, open_database, sync_metrics};
 
 /// Runs queued LiveRC sync jobs; many workers may share one Postgres.
 #[derive(Debug, Parser)]
@@ -67,14 +67,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let app = build_sync_app(
-        &args.database,
+    let (store, database_url) = open_database(&args.database).await?;
+    let app = build_sync_app_on(
+        store,
+        database_url,
+        sync_metrics("ingest-worker", args.alerts.sla()),
         &args.liverc,
         &args.sync,
         &args.reports,
         &args.geocode,
-    )
-    .await?;
+    )?;
     let listener = tokio::net::TcpListener::bind(args.metrics_addr).await?;
     let addr = listener.local_addr()?;
     announce_listening(addr)?;

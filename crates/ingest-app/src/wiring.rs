@@ -51,6 +51,18 @@ pub async fn build_sync_app(
     )
 }
 
+/// The metrics of a process that runs syncs: the sync metrics, with runs
+/// held to `sla` (`MRE_TRACK_SYNC_SLA_SECONDS`), and the process's
+/// `liverc_build_info{service}`.
+pub fn sync_metrics(
+    service: &str,
+    sla: Option<std::time::Duration>,
+) -> Arc<ingest_metrics::Metrics> {
+    let mut metrics = ingest_metrics::Metrics::new().with_sla(sla);
+    ingest_metrics::register_build_info(metrics.registry_mut(), service);
+    Arc::new(metrics)
+}
+
 /// Connect the database named by the configuration and migrate it; the URL
 /// is returned for messages (redact it before printing).
 pub async fn open_database(

@@ -451,13 +451,7 @@ impl Metrics {
     /// Everything registered, in the OpenMetrics text format (what `/metrics`
     /// serves with [`CONTENT_TYPE`]), ending with `# EOF`.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
-            // Writing into a String cannot fail; a metric's encoder can only
-            // fail on a bug. Serve what was encoded rather than nothing.
-            tracing::warn!(error = %e, "encoding metrics failed");
-        }
-        out
+        render(&self.registry)
     }
 
     fn set_completeness(&self, c: &Completeness) {
@@ -599,6 +593,19 @@ impl SyncMetrics for Metrics {
                 .set(i64::try_from(c.validation_anomalies).unwrap_or(i64::MAX));
         }
     }
+}
+
+/// Everything `registry` holds, in the OpenMetrics text format (served
+/// with [`CONTENT_TYPE`]), ending with `# EOF`: for a process that owns no
+/// sync metrics (an API without a worker) but still exports its own.
+pub fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, registry) {
+        // Writing into a String cannot fail; a metric's encoder can only
+        // fail on a bug. Serve what was encoded rather than nothing.
+        tracing::warn!(error = %e, "encoding metrics failed");
+    }
+    out
 }
 
 /// The source revision the binaries were built from: `MRE_BUILD_REVISION`
