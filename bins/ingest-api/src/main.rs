@@ -17,7 +17,7 @@ use ingest_app::config::{
     AlertSettings, ApiSettings, DatabaseConfig, GeocodeSettings, LiveRcSettings, ReportSettings,
     SyncSettings, WorkerSettings,
 };
-use ingest_app::runtime::{announce_listening, init_tracing, run_main, shutdown_signal};
+use ingest_app::runtime::{announce_listening, init_tracing, no_color, run_main, shutdown_signal};
 use ingest_app::wiring::{build_sync_app_on, build_worker, open_database, sync_metrics};
 
 /// The admin HTTP API: sync jobs, reports, the catalogue, metrics.
@@ -30,9 +30,10 @@ struct Args {
     /// Run a job worker inside this process too.
     #[arg(long = "with-worker", env = "MRE_API_WITH_WORKER", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     with_worker: bool,
-    /// Log JSON lines instead of text.
-    #[arg(long = "log-json", env = "MRE_LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
-    log_json: bool,
+    /// Log JSON lines (`true`) or text (`false`); unset: JSON unless stderr
+    /// is a terminal (containers, systemd, log shippers get JSON).
+    #[arg(long = "log-json", env = "MRE_LOG_JSON", action = clap::ArgAction::Set)]
+    log_json: Option<bool>,
     /// Public base URL of this API, for report links in alerts.
     #[arg(long = "public-url", env = "MRE_PUBLIC_URL")]
     public_url: Option<String>,
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
         eprintln!("warning: .env ignored from the first bad line on: {e}");
     }
     let args = Args::parse();
-    init_tracing(args.log_json);
+    init_tracing(args.log_json, no_color(std::env::var_os("NO_COLOR")));
     run_main("ingest-api", run(args))
 }
 

@@ -119,14 +119,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); coloured only
+/// on a terminal and never when `NO_COLOR` is set (no-color.org).
 fn init_tracing() {
+    let colour = std::io::stderr().is_terminal()
+        && !ingest_app::runtime::no_color(std::env::var_os("NO_COLOR"));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // A subscriber can only be installed once per process; a second call is harmless.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }

@@ -16,7 +16,7 @@ use ingest_app::config::{
     WorkerSettings,
 };
 use ingest_app::runtime::{
-    announce_listening, init_tracing, metrics_router, run_main, shutdown_signal,
+    announce_listening, init_tracing, metrics_router, no_color, run_main, shutdown_signal,
 };
 use ingest_app::wiring::{build_sync_app_on, build_worker, open_database, sync_metrics};
 
@@ -31,9 +31,10 @@ struct Args {
         default_value = "0.0.0.0:9090"
     )]
     metrics_addr: SocketAddr,
-    /// Log JSON lines instead of text.
-    #[arg(long = "log-json", env = "MRE_LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
-    log_json: bool,
+    /// Log JSON lines (`true`) or text (`false`); unset: JSON unless stderr
+    /// is a terminal (containers, systemd, log shippers get JSON).
+    #[arg(long = "log-json", env = "MRE_LOG_JSON", action = clap::ArgAction::Set)]
+    log_json: Option<bool>,
     /// Public base URL of the API, for report links in alerts.
     #[arg(long = "public-url", env = "MRE_PUBLIC_URL")]
     public_url: Option<String>,
@@ -62,7 +63,7 @@ fn main() -> ExitCode {
         eprintln!("warning: .env ignored from the first bad line on: {e}");
     }
     let args = Args::parse();
-    init_tracing(args.log_json);
+    init_tracing(args.log_json, no_color(std::env::var_os("NO_COLOR")));
     run_main("ingest-worker", run(args))
 }
 

@@ -11,22 +11,31 @@ use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); JSON lines when
-/// `json` is set (for log shippers).
-pub fn init_tracing(json: bool) {
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`). `json`: JSON
+/// lines (`Some(true)`), text (`Some(false)`), or, when unset, JSON unless
+/// stderr is a terminal: a container, a systemd unit or a pipe to a log
+/// shipper gets one object per line without being told. Text is coloured
+/// only on a terminal, and never with `no_color` (the binary reads
+/// `NO_COLOR`, no-color.org).
+pub fn init_tracing(json: Option<bool>, no_color: bool) {
+    let terminal = std::io::stderr().is_terminal();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
     // A subscriber can only be installed once per process; a second call is harmless.
-    let _ = if json {
+    let _ = if json.unwrap_or(!terminal) {
         builder.json().try_init()
     } else {
-        builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init()
+        builder.with_ansi(terminal && !no_color).try_init()
     };
+}
+
+/// `NO_COLOR` as no-color.org defines it: set to anything but the empty
+/// string. For the binaries, which read the environment.
+pub fn no_color(value: Option<std::ffi::OsString>) -> bool {
+    value.is_some_and(|v| !v.is_empty())
 }
 
 /// A token cancelled on `SIGTERM` or `SIGINT` (Ctrl-C). Clones share it:
@@ -118,4 +127,20 @@ pub fn announce_listening(addr: std::net::SocketAddr) -> std::io::Result<()> {
     use std::io::Write as _;
     println!("listening on http://{addr}");
     std::io::stdout().flush()
+}
+
+#[cfg(test)]
+mod no_color_tests {
+    use super::no_color;
+
+    #[test]
+    fn no_color_is_any_non_empty_value() {
+        assert!(!no_color(None));
+        assert!(!no_color(Some("".into())));
+        assert!(no_color(Some("1".into())));
+        assert!(
+            no_color(Some("0".into())),
+            "any value, even 0, per no-color.org"
+        );
+    }
 }
