@@ -21,62 +21,73 @@ pub(super) struct JobFlags {
     pub(super) shutdown: AtomicBool,
 }
 
-/// Renews the lease, forwards cancellation and shutdown to the run, and
-/// writes throttled progress, until `done` is cancelled (the run returned).
-#[expect(clippy::too_many_arguments, reason = "one spawn site, all job state")]
-pub(super) async fn companion(
-    jobs: Arc<dyn JobQueue>,
-    lease: Lease,
-    config: WorkerConfig,
-    cancel: CancelFlag,
-    flags: Arc<JobFlags>,
-    sink: Arc<JobProgressSink>,
-    done: &CancellationToken,
-    shutdown: &CancellationToken,
-) {
-    let mut heartbeat = tokio::time::interval(config.heartbeat.max(Duration::from_millis(50)));
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut progress =
-        tokio::time::interval(config.progress_interval.max(Duration::from_millis(50)));
-    progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // A shutdown before the run started was forwarded by the attempt.
-    let mut shutdown_seen = shutdown.is_cancelled();
-    loop {
-        tokio::select! {
-            () = done.cancelled() => return,
-            () = shutdown.cancelled(), if !shutdown_seen => {
-                shutdown_seen = true;
-                info!("shutting down: storing the batch in hand, then ending the attempt");
-                flags.shutdown.store(true, Ordering::SeqCst);
-                cancel.cancel();
-            }
-            _ = heartbeat.tick() => {
-                match jobs.heartbeat(&lease, config.lease).await {
-                    Ok(h) => {
-                        if h.cancel_requested && !cancel.is_cancelled() {
-                            info!("cancellation requested: stopping after the batch in hand");
-                            cancel.cancel();
-                        }
-                    }
-                    Err(JobError::LeaseLost(_)) => {
-                        warn!("lease lost: stopping");
-                        flags.lease_lost.store(true, Ordering::SeqCst);
-                        cancel.cancel();
-                        return;
-                    }
-                    Err(e) => warn!(error = %e, "heartbeat failed; the lease may expire"),
+/// One attempt's companion: the job state it watches over.
+pub(super) struct Companion {
+    pub(super) jobs: Arc<dyn JobQueue>,
+    pub(super) lease: Lease,
+    pub(super) config: WorkerConfig,
+    /// The run's flag: cancelled on shutdown, a requested cancel or a lost lease.
+    pub(super) cancel: CancelFlag,
+    pub(super) flags: Arc<JobFlags>,
+    pub(super) sink: Arc<JobProgressSink>,
+}
+
+impl Companion {
+    /// Renews the lease, forwards cancellation and shutdown to the run, and
+    /// writes throttled progress, until `done` is cancelled (the run returned).
+    pub(super) async fn run(self, done: &CancellationToken, shutdown: &CancellationToken) {
+        let Self {
+            jobs,
+            lease,
+            config,
+            cancel,
+            flags,
+            sink,
+        } = self;
+        let mut heartbeat = tokio::time::interval(config.heartbeat.max(Duration::from_millis(50)));
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut progress =
+            tokio::time::interval(config.progress_interval.max(Duration::from_millis(50)));
+        progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A shutdown before the run started was forwarded by the attempt.
+        let mut shutdown_seen = shutdown.is_cancelled();
+        loop {
+            tokio::select! {
+                () = done.cancelled() => return,
+                () = shutdown.cancelled(), if !shutdown_seen => {
+                    shutdown_seen = true;
+                    info!("shutting down: storing the batch in hand, then ending the attempt");
+                    flags.shutdown.store(true, Ordering::SeqCst);
+                    cancel.cancel();
                 }
-            }
-            _ = progress.tick() => {
-                if let Some(p) = sink.take() {
-                    match jobs.report_progress(&lease, &p).await {
-                        Ok(()) => {}
+                _ = heartbeat.tick() => {
+                    match jobs.heartbeat(&lease, config.lease).await {
+                        Ok(h) => {
+                            if h.cancel_requested && !cancel.is_cancelled() {
+                                info!("cancellation requested: stopping after the batch in hand");
+                                cancel.cancel();
+                            }
+                        }
                         Err(JobError::LeaseLost(_)) => {
+                            warn!("lease lost: stopping");
                             flags.lease_lost.store(true, Ordering::SeqCst);
                             cancel.cancel();
                             return;
                         }
-                        Err(e) => warn!(error = %e, "writing progress failed"),
+                        Err(e) => warn!(error = %e, "heartbeat failed; the lease may expire"),
+                    }
+                }
+                _ = progress.tick() => {
+                    if let Some(p) = sink.take() {
+                        match jobs.report_progress(&lease, &p).await {
+                            Ok(()) => {}
+                            Err(JobError::LeaseLost(_)) => {
+                                flags.lease_lost.store(true, Ordering::SeqCst);
+                                cancel.cancel();
+                                return;
+                            }
+                            Err(e) => warn!(error = %e, "writing progress failed"),
+                        }
                     }
                 }
             }

@@ -14,7 +14,7 @@ use ingest_core::{
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
-use super::companion::{JobFlags, companion};
+use super::companion::{Companion, JobFlags};
 use super::sinks::{FencedReportWriter, JobProgressSink};
 use super::{Attempt, JobRunResult, OutcomePolicy, Worker};
 
@@ -120,16 +120,15 @@ impl Worker {
         };
         let (summary, ()) = tokio::join!(
             run,
-            companion(
-                self.jobs.clone(),
+            Companion {
+                jobs: self.jobs.clone(),
                 lease,
-                self.config.clone(),
-                cancel.clone(),
-                flags.clone(),
-                sink.clone(),
-                &done,
-                &shutdown,
-            )
+                config: self.config.clone(),
+                cancel: cancel.clone(),
+                flags: flags.clone(),
+                sink: sink.clone(),
+            }
+            .run(&done, &shutdown)
         );
         // The last progress sample, unthrottled.
         if let Some(p) = sink.take()
