@@ -18,7 +18,7 @@ use ingest_app::config::{
     SyncSettings, WorkerSettings,
 };
 use ingest_app::runtime::{announce_listening, init_tracing, no_color, run_main, shutdown_signal};
-use ingest_app::wiring::{build_sync_app_on, build_worker, open_database, sync_metrics};
+use ingest_app::wiring::{build_sync_app_on, build_worker, open_database};
 
 /// The admin HTTP API: sync jobs, reports, the catalogue, metrics.
 #[derive(Debug, Parser)]
@@ -76,35 +76,45 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // without a worker, a setting only they read cannot stop the API. Nor
     // does an API without a worker export run metrics: it runs none, and a
     // Prometheus would believe its zeros.
-    let (worker, render_metrics): (_, Box<dyn Fn() -> String + Send + Sync>) = if args.with_worker {
-        let metrics = sync_metrics("ingest-api", args.alerts.sla());
-        let app = build_sync_app_on(
-            store.clone(),
-            database_url,
-            metrics.clone(),
-            &args.liverc,
-            &args.sync,
-            &args.reports,
-            &args.geocode,
-        )?;
-        let worker = build_worker(
-            &app,
-            &args.worker,
-            &args.sync,
-            &args.alerts,
-            args.public_url.clone(),
-        )?;
-        (Some(worker), Box::new(move || metrics.render()))
-    } else {
-        let mut registry = ingest_metrics::prometheus_client::registry::Registry::default();
-        ingest_metrics::register_build_info(&mut registry, "ingest-api");
-        (None, Box::new(move || ingest_metrics::render(&registry)))
-    };
+    let (worker, http_metrics, render_metrics): (_, _, Box<dyn Fn() -> String + Send + Sync>) =
+        if args.with_worker {
+            let mut metrics = ingest_metrics::Metrics::new().with_sla(args.alerts.sla());
+            ingest_metrics::register_build_info(metrics.registry_mut(), "ingest-api");
+            let http = ingest_http::HttpMetrics::register(metrics.registry_mut());
+            let metrics = Arc::new(metrics);
+            let app = build_sync_app_on(
+                store.clone(),
+                database_url,
+                metrics.clone(),
+                &args.liverc,
+                &args.sync,
+                &args.reports,
+                &args.geocode,
+            )?;
+            let worker = build_worker(
+                &app,
+                &args.worker,
+                &args.sync,
+                &args.alerts,
+                args.public_url.clone(),
+            )?;
+            (Some(worker), http, Box::new(move || metrics.render()))
+        } else {
+            let mut registry = ingest_metrics::prometheus_client::registry::Registry::default();
+            ingest_metrics::register_build_info(&mut registry, "ingest-api");
+            let http = ingest_http::HttpMetrics::register(&mut registry);
+            (
+                None,
+                http,
+                Box::new(move || ingest_metrics::render(&registry)),
+            )
+        };
     let state = ingest_http::ApiState {
         jobs: store.jobs.clone(),
         tracks: store.tracks.clone(),
         reports: store.reports.clone(),
-        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, render_metrics),
+        metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, render_metrics)
+            .with_http_metrics(http_metrics),
         admin_tokens: tokens,
         job_defaults: ingest_http::JobDefaults {
             max_attempts: args.worker.max_attempts,

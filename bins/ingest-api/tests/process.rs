@@ -576,6 +576,12 @@ async fn an_api_without_a_worker_exports_no_run_metrics() {
         text.contains("liverc_build_info{service=\"ingest-api\""),
         "the build is exported: {text}"
     );
+    // The scrape is counted once it is answered: the next one shows it.
+    let again = scrape(alone.base.clone()).await;
+    assert!(
+        again.contains("http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"} 1"),
+        "the API's own request metrics are exported: {again}"
+    );
     for owned_by_runs in [
         "liverc_sync_runs",
         "liverc_sync_run_duration",

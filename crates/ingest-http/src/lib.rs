@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod limits;
 mod negotiate;
+mod observe;
 mod openapi;
 mod routes;
 mod server;
@@ -20,10 +21,13 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::{AdminTokens, MIN_TOKEN_LEN, TokenError};
+pub use observe::{
+    HttpMetrics, MAX_REQUEST_ID_LEN, REQUEST_DURATION_BUCKETS, REQUEST_ID, UNMATCHED_ROUTE,
+};
 pub use server::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, ServerConfig, serve};
 pub use state::{
     ApiState, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, JobDefaults,
@@ -42,6 +46,7 @@ pub fn router(state: ApiState) -> Router {
     }
     let body_limit = state.body_limit;
     let request_timeout = state.request_timeout;
+    let http_metrics = state.metrics.http.clone();
     let state = Arc::new(state);
     let (api, _document) = routes::documented().split_for_parts();
     // The static `/admin` page is merged into this router; it is public, and
@@ -73,11 +78,35 @@ pub fn router(state: ApiState) -> Router {
         // Outermost but for tracing: every `/admin` response, errors and
         // 401s included, carries the page's security headers.
         .layer(middleware::from_fn(admin::security_headers))
+        // Every answer counted, the layers' refusals (401, 408, 413, 414)
+        // included, under its route template.
+        .layer(middleware::from_fn_with_state(
+            http_metrics,
+            observe::record,
+        ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        // Outermost: the id exists before the span that carries it.
+        .layer(middleware::from_fn(observe::request_id))
+}
+
+/// The span of one request: every log line inside it carries the request's
+/// id (`x-request-id`), method and path.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        uri = %request.uri(),
+    )
 }
 
 /// The OpenAPI 3.1 document of every route [`router`] serves (also served

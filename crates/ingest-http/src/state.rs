@@ -113,6 +113,9 @@ impl Default for JobDefaults {
 pub struct MetricsEndpoint {
     pub(crate) render: Arc<dyn Fn() -> String + Send + Sync>,
     pub(crate) content_type: HeaderValue,
+    /// The API's request metrics, recorded when set (their series are
+    /// rendered by `render`, from the registry they were registered in).
+    pub(crate) http: Option<Arc<crate::HttpMetrics>>,
 }
 
 impl MetricsEndpoint {
@@ -126,7 +129,16 @@ impl MetricsEndpoint {
         Self {
             render: Arc::new(render),
             content_type: HeaderValue::from_static(content_type),
+            http: None,
         }
+    }
+
+    /// Records every request in `http` (registered, with
+    /// [`crate::HttpMetrics::register`], in the registry `render` encodes).
+    #[must_use]
+    pub fn with_http_metrics(mut self, http: crate::HttpMetrics) -> Self {
+        self.http = Some(Arc::new(http));
+        self
     }
 }
 

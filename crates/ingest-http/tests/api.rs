@@ -8,6 +8,8 @@ mod admin;
 mod auth;
 #[path = "api/errors.rs"]
 mod errors;
+#[path = "api/observe.rs"]
+mod observe;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/quality.rs"]

@@ -23,7 +23,8 @@ use ingest_core::{
     RepositoryError, RunId, StoredTrack, SyncState, TrackProfile, TrackQuery, TrackRepository,
     TrackSnapshot, UpsertBatch,
 };
-use ingest_http::{AdminTokens, ApiState, JobDefaults, MetricsEndpoint};
+use ingest_http::{AdminTokens, ApiState, HttpMetrics, JobDefaults, MetricsEndpoint};
+use prometheus_client::registry::Registry;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -534,6 +535,8 @@ pub(crate) struct TestApp {
     pub(crate) queue: Arc<FakeQueue>,
     pub(crate) tracks: Arc<FakeTracks>,
     pub(crate) reports: Arc<FakeReports>,
+    /// Where the API's request metrics are registered.
+    pub(crate) http_registry: Arc<Registry>,
 }
 
 impl TestApp {
@@ -546,6 +549,8 @@ impl TestApp {
         let queue = Arc::new(FakeQueue::new(Arc::clone(&clock)));
         let tracks = Arc::new(FakeTracks::default());
         let reports = Arc::new(FakeReports::default());
+        let mut http_registry = Registry::default();
+        let http_metrics = HttpMetrics::register(&mut http_registry);
         let router = ingest_http::router(ApiState {
             jobs: queue.clone(),
             tracks: tracks.clone(),
@@ -553,7 +558,8 @@ impl TestApp {
             metrics: MetricsEndpoint::new("text/plain; version=0.0.4; charset=utf-8", || {
                 "# TYPE liverc_sync_runs_total counter\nliverc_sync_runs_total 3\n# EOF\n"
                     .to_owned()
-            }),
+            })
+            .with_http_metrics(http_metrics),
             admin_tokens: AdminTokens::new(config.tokens).expect("valid tokens"),
             job_defaults: JobDefaults {
                 max_attempts: 4,
@@ -571,6 +577,7 @@ impl TestApp {
             queue,
             tracks,
             reports,
+            http_registry: Arc::new(http_registry),
         }
     }
 
