@@ -15,6 +15,7 @@ use ingest_core::{
     MetadataMode, NoProgress, ReportError, ReportLocation, ReportWriter, RunReport, RunStatus,
     SOURCE_LIVERC, SyncSummary, TrackQuery, Trigger,
 };
+use ingest_store::testing::{self, TestDb};
 use liverc_sim::{RunningSim, SimConfig, Simulator, TrackField, TrackPatch};
 
 const TRACKS: usize = 300;
@@ -22,75 +23,11 @@ const TRACKS: usize = 300;
 /// slug → {(field, old, new)}
 type ChangesBySlug = BTreeMap<String, BTreeSet<(String, Option<String>, Option<String>)>>;
 
-/// A fresh database for one test: a SQLite file in a temp dir, or a new
-/// Postgres database (dropped when the test ends).
-struct TestDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg_name: Option<String>,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("MRE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-impl TestDb {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("tracks.db").display());
-        Self {
-            url,
-            _dir: Some(dir),
-            pg_name: None,
-        }
-    }
-
-    async fn postgres() -> Self {
-        use sqlx::Connection as _;
-        let admin = pg_admin_url();
-        let name = format!("e2e_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Self {
-            url: format!("{base}/{name}"),
-            _dir: None,
-            pg_name: Some(name),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else {
-            return;
-        };
-        let admin = pg_admin_url();
-        // Drop on a separate thread with its own runtime: Drop cannot await.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
+/// A fresh Postgres database for one test, dropped when it ends (each
+/// SQLite test gets `TestDb::sqlite()`).
+async fn postgres_db() -> TestDb {
+    let admin = testing::admin_url(std::env::var("MRE_TEST_DATABASE_URL").ok());
+    TestDb::postgres(&admin, "e2e_").await
 }
 
 /// The app's report writer, keeping the last report's data for assertions.
@@ -607,7 +544,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::TestDb::sqlite().await).await;
+                    super::$name(super::TestDb::sqlite()).await;
                 }
             )*
         }
@@ -615,7 +552,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::TestDb::postgres().await).await;
+                    super::$name(super::postgres_db().await).await;
                 }
             )*
         }

@@ -12,6 +12,8 @@ mod reports;
 mod repository;
 mod row;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 

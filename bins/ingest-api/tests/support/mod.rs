@@ -11,65 +11,27 @@ use ingest_app::config::{
 use ingest_app::wiring::{SyncApp, build_sync_app};
 use ingest_app::worker::WorkerConfig;
 use ingest_core::MetadataMode;
+use ingest_store::testing;
 use liverc_sim::RunningSim;
 
 /// Dashboards in flight and tracks per batch in every test machine.
 pub(crate) const CONCURRENCY: u16 = 4;
 pub(crate) const BATCH: u32 = 20;
 
-fn pg_admin_url() -> String {
-    std::env::var("MRE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 /// A fresh Postgres database, dropped when the test ends.
 pub(crate) struct TestDb {
     pub(crate) url: String,
-    name: String,
+    _db: testing::TestDb,
 }
 
 impl TestDb {
     pub(crate) async fn new() -> Self {
-        use sqlx::Connection as _;
-        let admin = pg_admin_url();
-        let name = format!("api_e2e_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let admin = testing::admin_url(std::env::var("MRE_TEST_DATABASE_URL").ok());
+        let db = testing::TestDb::postgres(&admin, "api_e2e_").await;
         Self {
-            url: format!("{base}/{name}"),
-            name,
+            url: db.url.clone(),
+            _db: db,
         }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let admin = pg_admin_url();
-        // Drop on a separate thread with its own runtime: Drop cannot await.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
     }
 }
 

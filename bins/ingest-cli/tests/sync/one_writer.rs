@@ -6,7 +6,7 @@
 //! one stopped with SIGINT (recorded cancelled).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use ingest_core::{
     Job, JobQueue, JobRequest, JobStatus, MetadataMode, NewJob, SOURCE_LIVERC, Trigger,
 };
+use ingest_store::testing::{self, TestDb};
 use liverc_sim::{RunningSim, SimConfig, Simulator};
 use serde_json::Value;
 
@@ -23,84 +24,17 @@ const CONCURRENCY: &str = "4";
 /// concurrency).
 const BATCH: &str = "10";
 
-fn pg_admin_url() -> String {
-    std::env::var("MRE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+/// A fresh Postgres database, dropped when the test ends (a SQLite test
+/// gets `TestDb::sqlite()`). Either's temporary directory is the processes'
+/// working directory.
+async fn postgres_db() -> TestDb {
+    let admin = testing::admin_url(std::env::var("MRE_TEST_DATABASE_URL").ok());
+    TestDb::postgres(&admin, "cli_writer_").await
 }
 
-/// A fresh database: a SQLite file in a temporary directory (which is also
-/// the processes' working directory), or a new Postgres database dropped
-/// when the test ends.
-struct TestDb {
-    url: String,
-    dir: tempfile::TempDir,
-    pg_name: Option<String>,
-}
-
-impl TestDb {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("tracks.db").display());
-        Self {
-            url,
-            dir,
-            pg_name: None,
-        }
-    }
-
-    async fn postgres() -> Self {
-        use sqlx::Connection as _;
-        let admin = pg_admin_url();
-        let name = format!("cli_writer_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("Postgres must be running at {admin}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Self {
-            url: format!("{base}/{name}"),
-            dir: tempfile::tempdir().expect("temp dir"),
-            pg_name: Some(name),
-        }
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-
-    async fn jobs(&self) -> Arc<dyn JobQueue> {
-        ingest_store::open(&self.url).await.expect("open").jobs
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(name) = self.pg_name.clone() else {
-            return;
-        };
-        let admin = pg_admin_url();
-        // Drop cannot await: a thread with a runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                use sqlx::Connection as _;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
-            });
-        })
-        .join();
-    }
+/// The job queue of `db`'s database.
+async fn queue_of(db: &TestDb) -> Arc<dyn JobQueue> {
+    ingest_store::open(&db.url).await.expect("open").jobs
 }
 
 /// A simulator slow enough that a run lasts over a second.
@@ -138,7 +72,7 @@ fn spawn_sync(db: &TestDb, sim: &RunningSim, extra: &[&str]) -> Child {
         BATCH,
     ];
     args.extend_from_slice(extra);
-    spawn(&db.path(), &args)
+    spawn(db.dir(), &args)
 }
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
@@ -178,7 +112,7 @@ fn summary(o: &Output) -> Value {
 /// The job of `run_id`, as stored.
 async fn job(db: &TestDb, run_id: &str) -> Job {
     let id = uuid::Uuid::parse_str(run_id).expect("a run id");
-    db.jobs()
+    queue_of(db)
         .await
         .get(id)
         .await
@@ -240,14 +174,14 @@ async fn two_syncs_on_one_sqlite_file_one_runs_the_other_exits_4() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_syncs_on_one_postgres_database_one_runs_the_other_exits_4() {
-    two_syncs_one_runs(&TestDb::postgres().await).await;
+    two_syncs_one_runs(&postgres_db().await).await;
 }
 
 /// A sync while a worker holds the source (it claimed the API's job and
 /// renews its lease) does not start, and names the worker's run.
 async fn sync_while_a_worker_holds_the_source(db: &TestDb) {
     let sim = slow_sim(20, 0).await;
-    let jobs = db.jobs().await;
+    let jobs = queue_of(db).await;
     jobs.enqueue(&NewJob {
         source: SOURCE_LIVERC.to_owned(),
         trigger: Trigger::Api,
@@ -295,12 +229,12 @@ async fn sync_while_a_worker_holds_the_source_exits_4_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_while_a_worker_holds_the_source_exits_4_on_postgres() {
-    sync_while_a_worker_holds_the_source(&TestDb::postgres().await).await;
+    sync_while_a_worker_holds_the_source(&postgres_db().await).await;
 }
 
 /// Wait until the run's job has stored at least `at_least` tracks.
 async fn wait_for_progress(db: &TestDb, at_least: usize) -> Job {
-    let jobs = db.jobs().await;
+    let jobs = queue_of(db).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(job) = jobs.list(1).await.expect("list").into_iter().next()
@@ -329,8 +263,7 @@ async fn a_killed_sync_is_resumed_by_the_next_once_its_lease_expires() {
     let crashed = wait_for_progress(&db, 20).await;
     victim.kill().expect("SIGKILL");
     let _ = finish(victim).await;
-    let stored_before = db
-        .jobs()
+    let stored_before = queue_of(&db)
         .await
         .checkpoint(crashed.id)
         .await
@@ -395,8 +328,7 @@ async fn an_interrupted_sync_is_recorded_cancelled_and_frees_the_source() {
     assert_eq!(s["runId"], running.id.to_string());
     let job = job(&db, &running.id.to_string()).await;
     assert_eq!(job.status, JobStatus::Cancelled);
-    let kept = db
-        .jobs()
+    let kept = queue_of(&db)
         .await
         .checkpoint(running.id)
         .await
@@ -450,12 +382,12 @@ async fn two_demos_at_once_one_runs_the_other_exits_4() {
 async fn concurrent_migrations(postgres: bool) {
     for round in 0..5 {
         let db = if postgres {
-            TestDb::postgres().await
+            postgres_db().await
         } else {
             TestDb::sqlite()
         };
         let args = ["db", "migrate", "--database-url", &db.url];
-        let (a, b) = (spawn(&db.path(), &args), spawn(&db.path(), &args));
+        let (a, b) = (spawn(db.dir(), &args), spawn(db.dir(), &args));
         let (a, b) = tokio::join!(finish(a), finish(b));
         for (name, out) in [("A", &a), ("B", &b)] {
             assert_eq!(
@@ -466,7 +398,7 @@ async fn concurrent_migrations(postgres: bool) {
             );
         }
         // The schema is whole: the queue answers.
-        assert!(db.jobs().await.list(1).await.expect("list").is_empty());
+        assert!(queue_of(&db).await.list(1).await.expect("list").is_empty());
     }
 }
 
@@ -499,7 +431,7 @@ async fn a_failed_sync_is_final_and_does_not_hold_the_source() {
         "--max-retries",
         "0",
     ];
-    let first = finish(spawn(&db.path(), &gone)).await;
+    let first = finish(spawn(db.dir(), &gone)).await;
     assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
     let first_id = summary(&first)["runId"].as_str().expect("id").to_owned();
     let job = job(&db, &first_id).await;

@@ -1,7 +1,7 @@
-//! A fresh database per test, the ports under test (the repository and the
-//! job queue, built by the crate's `open` factory, so the factory and the
-//! migrations run every time) and a side connection to read what the ports
-//! do not expose (`track_changes`).
+//! A fresh database per test (`ingest_store::testing`), the ports under
+//! test (the repository and the job queue, built by the crate's `open`
+//! factory, so the factory and the migrations run every time) and a side
+//! connection to read what the ports do not expose (`track_changes`).
 
 use std::future::Future;
 use std::str::FromStr;
@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ingest_core::{JobQueue, TrackRepository};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use ingest_store::testing::{self, TestDb};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{AssertSqlSafe, Executor, Row};
 use uuid::Uuid;
-
-/// Default admin URL of the test server.
-pub(crate) const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Every test database's name starts with this; leftovers can be dropped
 /// with `SELECT 'DROP DATABASE ' || datname || ';' FROM pg_database WHERE
@@ -138,76 +136,18 @@ fn reraise(outcome: Result<(), tokio::task::JoinError>) {
 
 /// The admin URL (from `MRE_TEST_DATABASE_URL` or the default).
 pub(crate) fn admin_url() -> String {
-    std::env::var("MRE_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+    testing::admin_url(std::env::var("MRE_TEST_DATABASE_URL").ok())
 }
 
-/// The admin URL without its password, for messages.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<unparsable URL>".to_owned(),
-    }
-}
-
-/// A fresh, empty Postgres database for one test; dropped by
-/// [`PgTestDb::drop_db`].
-pub(crate) struct PgTestDb {
-    admin: PgPool,
-    pub(crate) name: String,
-    pub(crate) url: String,
-}
+/// Fresh Postgres databases for single tests.
+pub(crate) struct PgTestDb;
 
 impl PgTestDb {
-    /// Create the database, or panic with a message saying how to get a
-    /// server: Postgres tests must fail, not skip, without one.
-    pub(crate) async fn create() -> PgTestDb {
-        let admin_url = admin_url();
-        let options = PgConnectOptions::from_str(&admin_url).unwrap_or_else(|e| {
-            panic!(
-                "MRE_TEST_DATABASE_URL {} is not a Postgres URL: {e}",
-                redacted(&admin_url)
-            )
-        });
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "Postgres is unreachable at {} ({e}). The Postgres contract tests need a \
-                     server: start one (`pg_ctlcluster --skip-systemctl-redirect $(ls \
-                     /etc/postgresql) main start`) or set MRE_TEST_DATABASE_URL to an admin URL.",
-                    redacted(&admin_url)
-                )
-            });
-        let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
-        admin
-            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        let mut url = url::Url::parse(&admin_url).expect("admin URL parses");
-        url.set_path(&name);
-        PgTestDb {
-            admin,
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    /// Drop the database (terminating any connection still open to it).
-    pub(crate) async fn drop_db(self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(e) = self.admin.execute(AssertSqlSafe(sql)).await {
-            // Not fatal for the test: the name says it may be cleaned up.
-            eprintln!("could not drop test database {}: {e}", self.name);
-        }
-        self.admin.close().await;
+    /// A fresh, empty Postgres database (dropped by [`TestDb::drop_db`], or
+    /// when it is dropped), or a panic saying how to get a server: Postgres
+    /// tests must fail, not skip, without one.
+    pub(crate) async fn create() -> TestDb {
+        TestDb::postgres(&admin_url(), TEST_DB_PREFIX).await
     }
 }
 
@@ -221,7 +161,7 @@ where
     let outcome = async {
         let store = ingest_store::open(&db.url)
             .await
-            .unwrap_or_else(|e| panic!("open + migrate {}: {e}", db.name));
+            .unwrap_or_else(|e| panic!("open + migrate {}: {e}", db.name().unwrap_or_default()));
         let raw = PgPoolOptions::new()
             .max_connections(1)
             .connect(&db.url)
@@ -250,8 +190,8 @@ where
     C: FnOnce(Harness) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("data").join("tracks.db");
+    let db = TestDb::sqlite();
+    let path = db.dir().join("data").join("tracks.db");
     let url = format!("sqlite://{}", path.display());
     let store = ingest_store::open(&url)
         .await
@@ -271,6 +211,6 @@ where
         case,
     )
     .await;
-    drop(dir);
+    drop(db);
     reraise(outcome);
 }
