@@ -246,3 +246,25 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn the_scratch_database_crate_is_for_tests_only() {
+    // ingest-testdb creates and drops databases: no library or binary may
+    // depend on it, only tests (dev-dependencies). It depends on no crate
+    // of ours either.
+    let members = members();
+    let ours = our_crates();
+    assert!(members.contains_key("ingest-testdb"));
+    for (name, (_, manifest)) in &members {
+        for section in ["dependencies", "build-dependencies"] {
+            assert!(
+                !deps(manifest, section).contains(&"ingest-testdb".to_owned()),
+                "{name}: ingest-testdb is a dev-dependency only, found in [{section}]"
+            );
+        }
+    }
+    let (_, manifest) = &members["ingest-testdb"];
+    for dep in deps(manifest, "dependencies") {
+        assert!(!ours.contains(&dep), "ingest-testdb depends on {dep}");
+    }
+}

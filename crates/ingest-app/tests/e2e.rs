@@ -15,7 +15,7 @@ use ingest_core::{
     MetadataMode, NoProgress, ReportError, ReportLocation, ReportWriter, RunReport, RunStatus,
     SOURCE_LIVERC, SyncSummary, TrackQuery, Trigger,
 };
-use ingest_store::testing::{self, TestDb};
+use ingest_testdb::{self as testing, TestDb};
 use liverc_sim::{RunningSim, SimConfig, Simulator, TrackField, TrackPatch};
 
 const TRACKS: usize = 300;

@@ -12,8 +12,6 @@ mod reports;
 mod repository;
 mod row;
 mod sqlite;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@ use ingest_app::config::{
 use ingest_app::wiring::{SyncApp, build_sync_app};
 use ingest_app::worker::WorkerConfig;
 use ingest_core::MetadataMode;
-use ingest_store::testing;
+use ingest_testdb as testing;
 use liverc_sim::RunningSim;
 
 /// Dashboards in flight and tracks per batch in every test machine.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ingest_core::{
     Job, JobQueue, JobRequest, JobStatus, MetadataMode, NewJob, SOURCE_LIVERC, Trigger,
 };
-use ingest_store::testing::{self, TestDb};
+use ingest_testdb::{self as testing, TestDb};
 use liverc_sim::{RunningSim, SimConfig, Simulator};
 use serde_json::Value;
 

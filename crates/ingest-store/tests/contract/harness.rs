@@ -1,4 +1,4 @@
-//! A fresh database per test (`ingest_store::testing`), the ports under
+//! A fresh database per test (`ingest_testdb`), the ports under
 //! test (the repository and the job queue, built by the crate's `open`
 //! factory, so the factory and the migrations run every time) and a side
 //! connection to read what the ports do not expose (`track_changes`).
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ingest_core::{JobQueue, TrackRepository};
-use ingest_store::testing::{self, TestDb};
+use ingest_testdb::{self as testing, TestDb};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};

@@ -1,5 +1,5 @@
-//! A fresh database per test (feature `testing`, enabled only from
-//! dev-dependencies), so tests never share rows: a Postgres database named
+//! A fresh database per test (a dev-dependency only, never a dependency of
+//! a library or binary), so tests never share rows: a Postgres database named
 //! `{prefix}{uuid}`, created through an admin URL and dropped afterwards
 //! `WITH (FORCE)`, also when the test panicked; or a SQLite file in a
 //! temporary directory. The database is empty: the code under test migrates
