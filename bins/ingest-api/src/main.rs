@@ -75,46 +75,60 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // The LiveRC client, the geocoder and the service only where syncs run:
     // without a worker, a setting only they read cannot stop the API. Nor
     // does an API without a worker export run metrics: it runs none, and a
-    // Prometheus would believe its zeros.
-    let (worker, http_metrics, render_metrics): (_, _, Box<dyn Fn() -> String + Send + Sync>) =
-        if args.with_worker {
-            let mut metrics = ingest_metrics::Metrics::new().with_sla(args.alerts.sla());
-            ingest_metrics::register_build_info(metrics.registry_mut(), "ingest-api");
-            let http = ingest_http::HttpMetrics::register(metrics.registry_mut());
-            let metrics = Arc::new(metrics);
-            let app = build_sync_app_on(
-                store.clone(),
-                database_url,
-                metrics.clone(),
-                &args.liverc,
-                &args.sync,
-                &args.reports,
-                &args.geocode,
-            )?;
-            let worker = build_worker(
-                &app,
-                &args.worker,
-                &args.sync,
-                &args.alerts,
-                args.public_url.clone(),
-            )?;
-            (Some(worker), http, Box::new(move || metrics.render()))
-        } else {
-            let mut registry = ingest_metrics::prometheus_client::registry::Registry::default();
-            ingest_metrics::register_build_info(&mut registry, "ingest-api");
-            let http = ingest_http::HttpMetrics::register(&mut registry);
-            (
-                None,
-                http,
-                Box::new(move || ingest_metrics::render(&registry)),
-            )
-        };
+    // Prometheus would believe its zeros. The queue's series it exports
+    // either way: it owns the queue, and reads it on every scrape.
+    let (worker, http_metrics, queue_metrics, render_metrics): (
+        _,
+        _,
+        _,
+        Box<dyn Fn() -> String + Send + Sync>,
+    ) = if args.with_worker {
+        let mut metrics = ingest_metrics::Metrics::new().with_sla(args.alerts.sla());
+        ingest_metrics::register_build_info(metrics.registry_mut(), "ingest-api");
+        let http = ingest_http::HttpMetrics::register(metrics.registry_mut());
+        let queue = ingest_http::QueueMetrics::register(metrics.registry_mut());
+        let metrics = Arc::new(metrics);
+        let app = build_sync_app_on(
+            store.clone(),
+            database_url,
+            metrics.clone(),
+            &args.liverc,
+            &args.sync,
+            &args.reports,
+            &args.geocode,
+        )?;
+        let worker = build_worker(
+            &app,
+            &args.worker,
+            &args.sync,
+            &args.alerts,
+            args.public_url.clone(),
+        )?;
+        (
+            Some(worker),
+            http,
+            queue,
+            Box::new(move || metrics.render()),
+        )
+    } else {
+        let mut registry = ingest_metrics::prometheus_client::registry::Registry::default();
+        ingest_metrics::register_build_info(&mut registry, "ingest-api");
+        let http = ingest_http::HttpMetrics::register(&mut registry);
+        let queue = ingest_http::QueueMetrics::register(&mut registry);
+        (
+            None,
+            http,
+            queue,
+            Box::new(move || ingest_metrics::render(&registry)),
+        )
+    };
     let state = ingest_http::ApiState {
         jobs: store.jobs.clone(),
         tracks: store.tracks.clone(),
         reports: store.reports.clone(),
         metrics: ingest_http::MetricsEndpoint::new(ingest_metrics::CONTENT_TYPE, render_metrics)
-            .with_http_metrics(http_metrics),
+            .with_http_metrics(http_metrics)
+            .with_queue_metrics(queue_metrics),
         admin_tokens: tokens,
         job_defaults: ingest_http::JobDefaults {
             max_attempts: args.worker.max_attempts,

@@ -621,3 +621,117 @@ async fn an_api_without_a_worker_exports_no_run_metrics() {
         "{text}"
     );
 }
+
+/// Every metric name in `text` that starts with one of `prefixes`: the
+/// words `[a-z0-9_]+` beginning with them.
+fn metric_names(text: &str, prefixes: &[&str]) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_word = i == 0 || !word(bytes[i - 1]);
+        if starts_word && prefixes.iter().any(|p| text[i..].starts_with(p)) {
+            let end = (i..bytes.len())
+                .find(|&j| !word(bytes[j]))
+                .unwrap_or(bytes.len());
+            names.insert(text[i..end].to_owned());
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// The families a Prometheus exposition declares (`# TYPE`), with a
+/// counter's `_total` sample name, and every sample name in it.
+fn exported(exposition: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for line in exposition.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split_whitespace();
+            if let (Some(name), Some(kind)) = (parts.next(), parts.next()) {
+                names.insert(name.to_owned());
+                if kind == "counter" {
+                    names.insert(format!("{name}_total"));
+                }
+            }
+        } else if !line.starts_with('#') {
+            let end = line.find(['{', ' ']).unwrap_or(line.len());
+            names.insert(line[..end].to_owned());
+        }
+    }
+    names
+}
+
+/// The monitoring the project ships (Prometheus rules, the Grafana
+/// dashboard) names only metrics a real API with a worker exports once it
+/// has run a sync: a renamed or dropped metric fails here, not silently on
+/// an operator's dashboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_rules_and_the_dashboard_name_is_exported_after_a_sync() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let monitoring = root.join("docker/monitoring");
+    let mut named = std::collections::BTreeMap::<String, String>::new();
+    for file in [
+        "rules/liverc.yml",
+        "grafana/dashboards/liverc-ingestion.json",
+    ] {
+        let text = std::fs::read_to_string(monitoring.join(file)).expect("monitoring file");
+        for name in metric_names(&text, &["liverc_", "http_"]) {
+            named.entry(name).or_insert_with(|| file.to_owned());
+        }
+    }
+    assert!(
+        named.len() >= 20,
+        "the rules and the dashboard name the service's metrics: {named:?}"
+    );
+
+    let sim = Simulator::start(
+        SimConfig {
+            tracks: 30,
+            ..SimConfig::default()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("simulator");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = start_api(&sim, dir.path());
+    let mut out = Vec::new();
+    let code = remote_sync(&args(&api.base, TOKEN, true), &mut out, &mut |_: &str| {})
+        .await
+        .expect("remote sync");
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+
+    let exposition = reqwest::get(format!("{}/metrics", api.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let exported = exported(&exposition);
+    let missing: Vec<String> = named
+        .iter()
+        .filter(|(name, _)| {
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            !exported.contains(name.as_str()) && !exported.contains(family)
+        })
+        .map(|(name, file)| format!("{name} (named in {file})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "named by the monitoring but not exported: {missing:#?}\n{exposition}"
+    );
+    // After a success the queue's series say so.
+    assert!(
+        exposition.lines().any(
+            |l| l.starts_with("liverc_last_success_timestamp_seconds ") && !l.ends_with(" 0.0")
+        ),
+        "{exposition}"
+    );
+}

@@ -301,6 +301,37 @@ fn sync_honours_the_kill_switch() {
     );
 }
 
+/// A Postgres that refuses connections is reported at once, with the
+/// cause, not after a pool's 30-second acquire timeout as `pool timed out`.
+#[test]
+fn a_refused_postgres_fails_at_once_naming_the_cause() {
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = std::time::Instant::now();
+    let out = cli(
+        dir.path(),
+        &[
+            "sync",
+            "--database-url",
+            &format!("postgres://postgres@127.0.0.1:{port}/tracks"),
+            "--catalogue-url",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains("connection refused"),
+        "the cause is named: {stderr}"
+    );
+}
+
 #[test]
 fn demo_twice_shows_real_changes_the_second_time() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -79,8 +79,10 @@ impl ProgressSink for LogProgress {
             processed = p.processed,
             total = p.total,
             failures = p.failures,
-            rate = format!("{:.1}/s", p.rate_per_second),
-            eta_seconds = p.eta.map(|e| e.as_secs()),
+            rate_per_second = (p.rate_per_second * 10.0).round() / 10.0,
+            eta_ms = p
+                .eta
+                .map(|e| u64::try_from(e.as_millis()).unwrap_or(u64::MAX)),
             "progress"
         );
     }

@@ -38,7 +38,9 @@ pub use domain::track::{
 };
 pub use ports::clock::{Clock, SystemClock};
 pub use ports::geocoder::{Coordinates, GeocodeError, Geocoder};
-pub use ports::jobs::{Checkpoint, ClaimedJob, Heartbeat, JobError, JobOutcome, JobQueue, NewJob};
+pub use ports::jobs::{
+    Checkpoint, ClaimedJob, Heartbeat, JobError, JobOutcome, JobQueue, NewJob, QueueStats,
+};
 pub use ports::metrics::{NoMetrics, SyncMetrics};
 pub use ports::notifier::{Alert, AlertKind, Notifier, NotifyError};
 pub use ports::progress::{NoProgress, Progress, ProgressSink};

@@ -26,7 +26,8 @@ use tracing::Level;
 
 pub use auth::{AdminTokens, MIN_TOKEN_LEN, TokenError};
 pub use observe::{
-    HttpMetrics, MAX_REQUEST_ID_LEN, REQUEST_DURATION_BUCKETS, REQUEST_ID, UNMATCHED_ROUTE,
+    HttpMetrics, MAX_REQUEST_ID_LEN, QueueMetrics, REQUEST_DURATION_BUCKETS, REQUEST_ID,
+    UNMATCHED_ROUTE,
 };
 pub use server::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, ServerConfig, serve};
 pub use state::{

@@ -42,7 +42,10 @@ pub(crate) async fn request_timeout(
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(timeout_seconds = limit.as_secs_f64(), "request timed out");
+            tracing::warn!(
+                timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                "request timed out"
+            );
             let mut response = ApiError::request_timeout(limit).into_response();
             response
                 .headers_mut()

@@ -5,15 +5,19 @@
 //! their latency by route.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
+use ingest_core::{JobQueue, QueueStats, ReportArchive};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
@@ -176,5 +180,127 @@ mod tests {
         let made = request_id_for(None);
         assert!(uuid::Uuid::parse_str(made.to_str().expect("ascii")).is_ok());
         assert_ne!(request_id_for(None), made, "each request its own id");
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoLabels {}
+
+type GaugeF64 = Gauge<f64, AtomicU64>;
+
+/// The job queue and the last success, read from the database on every
+/// scrape of the API (the API owns the queue; a worker's process only knows
+/// its own jobs). Register once with [`QueueMetrics::register`] and hand it
+/// to the router with [`crate::MetricsEndpoint::with_queue_metrics`].
+///
+/// - `liverc_jobs{state}`: `queued` (due, waiting for a worker), `retrying`
+///   (backing off after a transient failure), `running`;
+/// - `liverc_queue_oldest_age_seconds`: how long the longest-waiting due
+///   job has waited (0: none waits);
+/// - `liverc_last_success_timestamp_seconds`: when the newest succeeded run
+///   finished, as Unix time (0: never).
+///
+/// When the database cannot be read the series are withdrawn for that
+/// scrape (and the error logged), so a dashboard shows a gap, never a stale
+/// or invented number.
+#[derive(Clone, Debug)]
+pub struct QueueMetrics {
+    jobs: Family<StateLabels, Gauge>,
+    oldest_age: Family<NoLabels, GaugeF64>,
+    last_success: Family<NoLabels, GaugeF64>,
+}
+
+impl QueueMetrics {
+    /// Registers the three series in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let jobs = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "liverc_jobs",
+            "Sync jobs by state: queued (due), retrying (backing off), running",
+            jobs.clone(),
+        );
+        let oldest_age = Family::<NoLabels, GaugeF64>::default();
+        registry.register_with_unit(
+            "liverc_queue_oldest_age",
+            "How long the longest-waiting due job has waited for a worker (0: none waits)",
+            Unit::Seconds,
+            oldest_age.clone(),
+        );
+        let last_success = Family::<NoLabels, GaugeF64>::default();
+        registry.register_with_unit(
+            "liverc_last_success_timestamp",
+            "When the newest succeeded sync run finished, Unix time (0: never)",
+            Unit::Seconds,
+            last_success.clone(),
+        );
+        Self {
+            jobs,
+            oldest_age,
+            last_success,
+        }
+    }
+
+    /// Sets every series from what the database said.
+    pub fn set(&self, stats: &QueueStats, last_success: Option<DateTime<Utc>>) {
+        for (state, n) in [
+            ("queued", stats.queued),
+            ("retrying", stats.retrying),
+            ("running", stats.running),
+        ] {
+            self.jobs
+                .get_or_create(&StateLabels { state })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.oldest_age
+            .get_or_create(&NoLabels {})
+            .set(stats.oldest_due_age.map_or(0.0, |d| d.as_secs_f64()));
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "milliseconds since 1970 fit in f64 exactly"
+        )]
+        let seconds = last_success.map_or(0.0, |t| t.timestamp_millis() as f64 / 1000.0);
+        self.last_success.get_or_create(&NoLabels {}).set(seconds);
+    }
+
+    /// Withdraws every series (the database could not be read).
+    pub fn clear(&self) {
+        self.jobs.clear();
+        self.oldest_age.clear();
+        self.last_success.clear();
+    }
+
+    /// Reads the queue and the last success of `source` within `timeout`
+    /// and sets the series, or withdraws them when that fails.
+    pub(crate) async fn refresh(
+        &self,
+        jobs: &dyn JobQueue,
+        reports: &dyn ReportArchive,
+        source: &str,
+        timeout: Duration,
+    ) {
+        let read = async { tokio::join!(jobs.stats(), reports.last_success_at(source)) };
+        match tokio::time::timeout(timeout, read).await {
+            Ok((Ok(stats), Ok(last))) => self.set(&stats, last),
+            Ok((Err(e), _)) => {
+                tracing::warn!(error = %e, "metrics: the job queue could not be read");
+                self.clear();
+            }
+            Ok((_, Err(e))) => {
+                tracing::warn!(error = %e, "metrics: the report archive could not be read");
+                self.clear();
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                    "metrics: the database did not answer in time"
+                );
+                self.clear();
+            }
+        }
     }
 }

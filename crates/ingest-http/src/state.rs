@@ -116,6 +116,8 @@ pub struct MetricsEndpoint {
     /// The API's request metrics, recorded when set (their series are
     /// rendered by `render`, from the registry they were registered in).
     pub(crate) http: Option<Arc<crate::HttpMetrics>>,
+    /// The queue's series, read from the database on every scrape when set.
+    pub(crate) queue: Option<crate::QueueMetrics>,
 }
 
 impl MetricsEndpoint {
@@ -130,6 +132,7 @@ impl MetricsEndpoint {
             render: Arc::new(render),
             content_type: HeaderValue::from_static(content_type),
             http: None,
+            queue: None,
         }
     }
 
@@ -138,6 +141,16 @@ impl MetricsEndpoint {
     #[must_use]
     pub fn with_http_metrics(mut self, http: crate::HttpMetrics) -> Self {
         self.http = Some(Arc::new(http));
+        self
+    }
+
+    /// Reads the job queue and the last success from the database on every
+    /// scrape into `queue` (registered, with
+    /// [`crate::QueueMetrics::register`], in the registry `render` encodes).
+    /// For the process that owns the queue: the API.
+    #[must_use]
+    pub fn with_queue_metrics(mut self, queue: crate::QueueMetrics) -> Self {
+        self.queue = Some(queue);
         self
     }
 }

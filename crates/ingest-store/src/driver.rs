@@ -123,6 +123,9 @@ pub(crate) trait Driver: Clone + std::fmt::Debug + Send + Sync + 'static {
     const NOW: &'static str;
     /// The database clock plus the [`Arg::Delay`] bound at `param`.
     fn now_plus(param: &str) -> String;
+    /// Seconds from the timestamp `expr` to the database clock, as a
+    /// double (NULL for NULL).
+    fn seconds_since(expr: &str) -> String;
     /// Ends a subquery that selects rows to update: concurrent claimers skip
     /// each other's rows (Postgres), or nothing (SQLite's single writer).
     const SKIP_LOCKED: &'static str;

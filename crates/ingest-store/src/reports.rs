@@ -35,6 +35,11 @@ const LATEST_FINISHED: &str = "SELECT run_id, source, file_name, status, trigger
 FROM sync_reports WHERE source = $1 AND status IN ('succeeded', 'guard_refused')
 ORDER BY finished_at DESC, run_id DESC LIMIT 1";
 
+/// The newest successful run's finish (the column itself, not `MAX()`, so
+/// each backend reads its own timestamp type).
+const LAST_SUCCESS: &str = "SELECT finished_at FROM sync_reports
+WHERE source = $1 AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1";
+
 fn archive_error(context: &str, e: impl std::fmt::Display) -> ReportError {
     ReportError::Archive(format!("{context}: {e}"))
 }
@@ -144,5 +149,16 @@ impl<D: Driver> ReportArchive for Repository<D> {
             .await
             .map_err(failed("reading the latest report"))?;
         row.map(|r| report(&r)).transpose()
+    }
+
+    async fn last_success_at(&self, source: &str) -> Result<Option<DateTime<Utc>>, ReportError> {
+        let row = self
+            .db
+            .read_optional(LAST_SUCCESS, vec![Arg::Text(source)])
+            .await
+            .map_err(failed("reading the last success"))?;
+        row.map(|r| r.time("finished_at"))
+            .transpose()
+            .map_err(|e| archive_error("stored report", e))
     }
 }

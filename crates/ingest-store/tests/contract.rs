@@ -91,5 +91,7 @@ contract!(
     jobs_start_claimed_runs_at_once_and_holds_the_source,
     jobs_start_claimed_takes_over_an_expired_run,
     jobs_concurrent_start_claimed_lets_one_run,
+    jobs_stats_count_by_state_and_age_the_oldest_due,
+    reports_last_success_is_the_newest_succeeded_run_of_the_source,
     ],
 );

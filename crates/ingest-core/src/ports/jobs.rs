@@ -83,6 +83,21 @@ pub enum JobOutcome {
     Released,
 }
 
+/// The queue's jobs by state, for monitoring: what is waiting, what is
+/// backing off, what runs, and how long the longest waiter has waited.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QueueStats {
+    /// Queued and due: waiting for a worker to claim them.
+    pub queued: u64,
+    /// Queued, not due yet: backing off after a transient failure.
+    pub retrying: u64,
+    /// Held by a worker (leases expired or not).
+    pub running: u64,
+    /// How long the longest-waiting due job has been due (`None` when
+    /// nothing is due). A healthy queue keeps this near zero.
+    pub oldest_due_age: Option<Duration>,
+}
+
 /// Why a queue call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -188,6 +203,10 @@ pub trait JobQueue: Send + Sync {
     /// jobs are never touched. Returns how many were deleted. Run reports
     /// live in the report archive and are not affected.
     async fn prune(&self, older_than: Duration) -> Result<u64, JobError>;
+
+    /// The queue as monitoring sees it, by the database clock (see
+    /// [`QueueStats`]).
+    async fn stats(&self) -> Result<QueueStats, JobError>;
 
     /// Wait until work may be available or `timeout` passes (LISTEN/NOTIFY on
     /// Postgres, in-process notification on SQLite). Never errors: the worker

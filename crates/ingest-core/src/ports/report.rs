@@ -107,6 +107,10 @@ pub trait ReportArchive: Send + Sync {
         source: &str,
     ) -> Result<Option<ArchivedReport>, ReportError>;
 
+    /// When the newest run of `source` that `succeeded` finished (`None`:
+    /// none archived). Monitoring's "no successful sync in a day" reads it.
+    async fn last_success_at(&self, source: &str) -> Result<Option<DateTime<Utc>>, ReportError>;
+
     /// Quality figures of the newest `runs` archived runs of `source`, newest
     /// first, read from each report's stored data. Runs whose data cannot be
     /// read are skipped.

@@ -116,7 +116,7 @@ pub(super) async fn close(
         updated = report.counts.updated,
         deactivated = report.counts.deactivated,
         failures = report.counts.dashboards_failed,
-        seconds = report.duration().as_secs_f64(),
+        duration_ms = u64::try_from(report.duration().as_millis()).unwrap_or(u64::MAX),
         "sync finished"
     );
     let mut summary = SyncSummary::from_report(&report, path, file);

@@ -228,7 +228,7 @@ impl<'a> Tracker<'a> {
 pub(super) fn timing(stage: Stage, d: Duration, detail: Option<String>) -> StageTiming {
     info!(
         stage = stage.as_str(),
-        seconds = d.as_secs_f64(),
+        duration_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
         detail = detail.as_deref().unwrap_or(""),
         "stage finished"
     );

@@ -60,7 +60,7 @@ pub(crate) async fn readyz(State(state): State<Shared>) -> Result<Json<ProbeStat
         Ok(false) => Err(not_ready()),
         Err(_) => {
             tracing::warn!(
-                timeout_seconds = limit.as_secs_f64(),
+                timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
                 "readiness: database timed out"
             );
             Err(not_ready())
@@ -85,6 +85,16 @@ fn not_ready() -> ApiError {
     responses((status = 200, description = "The exposition", content_type = "application/openmetrics-text", body = String)),
 )]
 pub(crate) async fn metrics(State(state): State<Shared>) -> Response {
+    if let Some(queue) = &state.metrics.queue {
+        queue
+            .refresh(
+                state.jobs.as_ref(),
+                state.reports.as_ref(),
+                &state.job_defaults.source,
+                state.database_timeout,
+            )
+            .await;
+    }
     let body = (state.metrics.render)();
     (
         [(header::CONTENT_TYPE, state.metrics.content_type.clone())],

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use axum::http::{Method, StatusCode};
 use prometheus_client::encoding::text::encode;
 
-use crate::support::TestApp;
+use ingest_core::JobError;
+
+use crate::support::{self, TestApp};
 
 /// Log output captured in memory.
 #[derive(Clone, Default)]
@@ -45,6 +47,10 @@ async fn a_request_id_is_answered_and_in_every_log_line_of_the_request() {
     // A current-thread test: the request runs on this thread, under this
     // subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary, on other threads without a subscriber,
+    // may have met the same call sites first and cached "no one listens":
+    // ask every call site again, now that this thread's subscriber is up.
+    tracing::callsite::rebuild_interest_cache();
     let app = TestApp::new();
 
     // The client's own id is kept and echoed.
@@ -130,5 +136,71 @@ async fn requests_are_counted_by_route_template_method_and_status() {
     assert!(
         text.contains(r#"http_request_duration_seconds_count{route="/api/v1/tracks/sync/{jobId}",method="GET"} 2"#),
         "{text}"
+    );
+}
+
+/// The registry's text after one scrape of `/metrics`.
+async fn scrape(app: &TestApp) -> String {
+    let res = app.anon(Method::GET, "/metrics").send().await;
+    assert_eq!(res.status, StatusCode::OK);
+    let mut text = String::new();
+    encode(&mut text, &app.http_registry).expect("encode");
+    text
+}
+
+#[tokio::test]
+async fn a_scrape_reads_the_queue_and_the_last_success_from_the_store() {
+    let app = TestApp::new();
+    let text = scrape(&app).await;
+    let has = |text: &str, line: &str| text.lines().any(|l| l == line);
+    assert!(has(&text, r#"liverc_jobs{state="queued"} 0"#), "{text}");
+    assert!(has(&text, "liverc_queue_oldest_age_seconds 0.0"), "{text}");
+    assert!(
+        has(&text, "liverc_last_success_timestamp_seconds 0.0"),
+        "never succeeded reads 0: {text}"
+    );
+
+    let job = app.enqueue().await;
+    app.clock
+        .set(support::now() + chrono::Duration::seconds(90));
+    let mut report = support::report(job, "# ok");
+    report.finished_at = support::now() + chrono::Duration::seconds(30);
+    app.reports.save(report);
+    let text = scrape(&app).await;
+    assert!(has(&text, r#"liverc_jobs{state="queued"} 1"#), "{text}");
+    assert!(has(&text, r#"liverc_jobs{state="running"} 0"#), "{text}");
+    assert!(has(&text, r#"liverc_jobs{state="retrying"} 0"#), "{text}");
+    assert!(has(&text, "liverc_queue_oldest_age_seconds 90.0"), "{text}");
+    let finished = (support::now() + chrono::Duration::seconds(30)).timestamp();
+    assert!(
+        has(
+            &text,
+            &format!("liverc_last_success_timestamp_seconds {finished}.0")
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_read_withdraws_the_queue_series_and_the_scrape_still_answers() {
+    let app = TestApp::new();
+    app.enqueue().await;
+    assert!(scrape(&app).await.contains("liverc_jobs{"));
+    app.queue.fail(Some(|| {
+        JobError::Unavailable("connection refused".to_owned())
+    }));
+    let text = scrape(&app).await;
+    assert!(
+        !text.contains("liverc_jobs{")
+            && !text.contains("liverc_queue_oldest_age_seconds ")
+            && !text.contains("liverc_last_success_timestamp_seconds "),
+        "no stale numbers: {text}"
+    );
+    assert!(text.contains("http_requests_total"), "{text}");
+    app.queue.fail(None);
+    assert!(
+        scrape(&app)
+            .await
+            .contains(r#"liverc_jobs{state="queued"} 1"#)
     );
 }

@@ -19,11 +19,11 @@ use futures::StreamExt as _;
 use ingest_core::{
     ArchivedReport, ArchivedReportSummary, BatchOutcome, CatalogueFields, Checkpoint, ClaimedJob,
     Clock, FinishOutcome, FinishRun, GeoPoint, Heartbeat, HttpValidators, Job, JobError, JobId,
-    JobOutcome, JobProgress, JobQueue, JobStatus, Lease, NewJob, ReportArchive, ReportError,
-    RepositoryError, RunId, StoredTrack, SyncState, TrackProfile, TrackQuery, TrackRepository,
-    TrackSnapshot, UpsertBatch,
+    JobOutcome, JobProgress, JobQueue, JobStatus, Lease, NewJob, QueueStats, ReportArchive,
+    ReportError, RepositoryError, RunId, StoredTrack, SyncState, TrackProfile, TrackQuery,
+    TrackRepository, TrackSnapshot, UpsertBatch,
 };
-use ingest_http::{AdminTokens, ApiState, HttpMetrics, JobDefaults, MetricsEndpoint};
+use ingest_http::{AdminTokens, ApiState, HttpMetrics, JobDefaults, MetricsEndpoint, QueueMetrics};
 use prometheus_client::registry::Registry;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -273,6 +273,25 @@ impl JobQueue for FakeQueue {
     async fn wait_for_work(&self, timeout: Duration) {
         tokio::time::sleep(timeout).await;
     }
+
+    /// Counts by status; every queued job is due, and has waited since it
+    /// was created.
+    async fn stats(&self) -> Result<QueueStats, JobError> {
+        self.check()?;
+        let jobs = lock(&self.jobs);
+        let now = self.clock.now();
+        let count = |s: JobStatus| jobs.iter().filter(|j| j.status == s).count() as u64;
+        Ok(QueueStats {
+            queued: count(JobStatus::Queued),
+            retrying: 0,
+            running: count(JobStatus::Running),
+            oldest_due_age: jobs
+                .iter()
+                .filter(|j| j.status == JobStatus::Queued)
+                .map(|j| (now - j.created_at).to_std().unwrap_or_default())
+                .max(),
+        })
+    }
 }
 
 fn not_used() -> RepositoryError {
@@ -439,6 +458,15 @@ impl ReportArchive for FakeReports {
     ) -> Result<Option<ArchivedReport>, ReportError> {
         Err(ReportError::Archive("not used by the API".to_owned()))
     }
+
+    async fn last_success_at(&self, source: &str) -> Result<Option<DateTime<Utc>>, ReportError> {
+        self.check()?;
+        Ok(lock(&self.reports)
+            .values()
+            .filter(|r| r.source == source && r.status == "succeeded")
+            .map(|r| r.finished_at)
+            .max())
+    }
 }
 
 /// A report archived for `run_id`.
@@ -535,7 +563,7 @@ pub(crate) struct TestApp {
     pub(crate) queue: Arc<FakeQueue>,
     pub(crate) tracks: Arc<FakeTracks>,
     pub(crate) reports: Arc<FakeReports>,
-    /// Where the API's request metrics are registered.
+    /// Where the API's request and queue metrics are registered.
     pub(crate) http_registry: Arc<Registry>,
 }
 
@@ -551,6 +579,7 @@ impl TestApp {
         let reports = Arc::new(FakeReports::default());
         let mut http_registry = Registry::default();
         let http_metrics = HttpMetrics::register(&mut http_registry);
+        let queue_metrics = QueueMetrics::register(&mut http_registry);
         let router = ingest_http::router(ApiState {
             jobs: queue.clone(),
             tracks: tracks.clone(),
@@ -559,7 +588,8 @@ impl TestApp {
                 "# TYPE liverc_sync_runs_total counter\nliverc_sync_runs_total 3\n# EOF\n"
                     .to_owned()
             })
-            .with_http_metrics(http_metrics),
+            .with_http_metrics(http_metrics)
+            .with_queue_metrics(queue_metrics),
             admin_tokens: AdminTokens::new(config.tokens).expect("valid tokens"),
             job_defaults: JobDefaults {
                 max_attempts: 4,

@@ -20,7 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ingest_core::{
     Checkpoint, ClaimedJob, Heartbeat, Job, JobError, JobId, JobOutcome, JobProgress, JobQueue,
-    JobStatus, Lease, NewJob,
+    JobStatus, Lease, NewJob, QueueStats,
 };
 use uuid::Uuid;
 
@@ -78,6 +78,7 @@ struct Sql {
     drop_done_set: String,
     prune: String,
     checkpoint: String,
+    stats: String,
 }
 
 impl Sql {
@@ -251,6 +252,20 @@ WHERE status IN ('succeeded', 'failed', 'cancelled') AND completed_at < {cutoff}
            AS done_slugs
 FROM sync_jobs AS j WHERE j.id = $1",
                 agg = D::json_agg("d.slug")
+            ),
+            // Counts by state and the longest wait, in one snapshot. A
+            // queued job is due from `run_after` (its creation, its resume,
+            // or the end of its retry backoff).
+            stats: format!(
+                "SELECT
+    COALESCE(SUM(CASE WHEN status = 'queued' AND run_after <= {now} THEN 1 ELSE 0 END), 0) AS queued,
+    COALESCE(SUM(CASE WHEN status = 'queued' AND run_after > {now} THEN 1 ELSE 0 END), 0) AS retrying,
+    COALESCE(SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END), 0) AS running,
+    {oldest} AS oldest_due_seconds
+FROM sync_jobs WHERE {active}",
+                oldest = D::seconds_since(&format!(
+                    "MIN(CASE WHEN status = 'queued' AND run_after <= {now} THEN run_after END)"
+                ))
             ),
         }
     }
@@ -552,6 +567,29 @@ impl<D: Driver> JobQueue for Queue<D> {
             .iter()
             .map(job)
             .collect()
+    }
+
+    async fn stats(&self) -> Result<QueueStats, JobError> {
+        let rows = self
+            .db
+            .read_all(&sql::<D>().stats, vec![])
+            .await
+            .map_err(fail::<D>("stats"))?;
+        let Some(r) = rows.first() else {
+            return Ok(QueueStats::default());
+        };
+        let count = |col: &str| -> Result<u64, JobError> {
+            let n = r.int(col).map_err(job_from_repo)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        let oldest = r.opt_float("oldest_due_seconds").map_err(job_from_repo)?;
+        Ok(QueueStats {
+            queued: count("queued")?,
+            retrying: count("retrying")?,
+            running: count("running")?,
+            // A clock step can make the age negative for a moment: zero then.
+            oldest_due_age: oldest.map(|s| Duration::from_secs_f64(s.max(0.0))),
+        })
     }
 
     async fn request_cancel(&self, job_id: JobId) -> Result<Job, JobError> {

@@ -17,7 +17,7 @@ use ingest_core::{BatchOutcome, RepositoryError};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{Postgres, Row};
+use sqlx::{Connection as _, Postgres, Row};
 use uuid::Uuid;
 
 use crate::config::StoreConfig;
@@ -56,9 +56,29 @@ impl PgTrackRepository {
     /// `RepositoryError::Unavailable`. Does not migrate: see
     /// [`migrate`](Self::migrate) or the crate's `connect`.
     pub async fn connect(url: &str, config: &StoreConfig) -> Result<Self, RepositoryError> {
+        // `client_min_messages`: the server's NOTICEs (`relation
+        // "_sqlx_migrations" already exists, skipping` at every start) are
+        // not the operator's business; warnings and errors still come.
         let options = PgConnectOptions::from_str(url)
             .map_err(ctx(PG, "connect"))?
-            .application_name("ingest-store");
+            .application_name("ingest-store")
+            .options([("client_min_messages", "warning")]);
+        // One plain connection first: a pool retries a refused or unknown
+        // host until its acquire timeout (30 s of silence) and then reports
+        // only `pool timed out`. A direct connect fails at once, naming the
+        // cause (connection refused, unknown database, bad password). It
+        // then becomes the pool's first connection's twin: closed here.
+        let first =
+            tokio::time::timeout(config.acquire_timeout, PgConnection::connect_with(&options))
+                .await
+                .map_err(|_| {
+                    RepositoryError::Unavailable(format!(
+                        "connect: no answer from the server within {:?}",
+                        config.acquire_timeout
+                    ))
+                })?
+                .map_err(ctx(PG, "connect"))?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(config.acquire_timeout)
@@ -158,6 +178,10 @@ impl Driver for PgDriver {
 
     fn now_plus(param: &str) -> String {
         format!("(now() + {param}::bigint * interval '1 microsecond')")
+    }
+
+    fn seconds_since(expr: &str) -> String {
+        format!("EXTRACT(EPOCH FROM (now() - {expr}))::double precision")
     }
 
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";

@@ -310,6 +310,10 @@ impl Driver for SqliteDriver {
         format!("(strftime('%Y-%m-%dT%H:%M:%f', 'now', {param}) || '000Z')")
     }
 
+    fn seconds_since(expr: &str) -> String {
+        format!("((julianday('now') - julianday({expr})) * 86400.0)")
+    }
+
     const SKIP_LOCKED: &'static str = "";
 
     fn in_list(col: &str, param: &str) -> String {

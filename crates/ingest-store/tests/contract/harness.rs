@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ingest_core::{JobQueue, TrackRepository};
+use ingest_core::{JobQueue, ReportArchive, TrackRepository};
 use ingest_testdb::{self as testing, TestDb};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -45,6 +45,7 @@ enum Raw {
 pub(crate) struct Harness {
     pub(crate) repo: Arc<dyn TrackRepository>,
     pub(crate) jobs: Arc<dyn JobQueue>,
+    pub(crate) reports: Arc<dyn ReportArchive>,
     pub(crate) url: String,
     raw: Raw,
 }
@@ -171,6 +172,7 @@ where
             Harness {
                 repo: store.tracks,
                 jobs: store.jobs,
+                reports: store.reports,
                 url: db.url.clone(),
                 raw: Raw::Postgres(raw),
             },
@@ -205,6 +207,7 @@ where
         Harness {
             repo: store.tracks,
             jobs: store.jobs,
+            reports: store.reports,
             url: url.clone(),
             raw: Raw::Sqlite(raw),
         },

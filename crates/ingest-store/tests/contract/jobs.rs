@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use ingest_core::{
-    BatchCheckpoint, Checkpoint, ClaimedJob, FinishRun, Job, JobError, JobOutcome, JobProgress,
-    JobQueue, JobRequest, JobStatus, Lease, MetadataMode, NewJob, RepositoryError, Stage,
-    SyncSummary, Trigger, UpsertBatch,
+    ArchivedReport, BatchCheckpoint, Checkpoint, ClaimedJob, FinishRun, Job, JobError, JobOutcome,
+    JobProgress, JobQueue, JobRequest, JobStatus, Lease, MetadataMode, NewJob, QueueStats,
+    RepositoryError, Stage, SyncSummary, Trigger, UpsertBatch,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -1193,4 +1193,89 @@ pub(crate) async fn jobs_concurrent_start_claimed_lets_one_run(h: &Harness) {
         );
         assert_eq!(refused.len(), queues.len() - 1);
     }
+}
+
+fn archived(
+    source: &str,
+    status: &str,
+    finished_at: chrono::DateTime<chrono::Utc>,
+) -> ArchivedReport {
+    ArchivedReport {
+        run_id: Uuid::now_v7(),
+        source: source.to_owned(),
+        file_name: "track-sync.md".to_owned(),
+        status: status.to_owned(),
+        trigger: "cron".to_owned(),
+        started_at: finished_at - TimeDelta::seconds(60),
+        finished_at,
+        body: "# report".to_owned(),
+        data: json!({}),
+    }
+}
+
+pub(crate) async fn jobs_stats_count_by_state_and_age_the_oldest_due(h: &Harness) {
+    assert_eq!(h.jobs.stats().await.expect("stats"), QueueStats::default());
+
+    let running = enqueue(h, "alpha", 3).await;
+    let held = claim(h, "w1", HOLD).await;
+    assert_eq!(held.job.id, running.id);
+    let backing_off = enqueue(h, "bravo", 3).await;
+    let retried = claim(h, "w1", HOLD).await;
+    assert_eq!(retried.job.id, backing_off.id);
+    h.jobs
+        .finish(
+            &retried.lease,
+            &JobOutcome::Retry {
+                after: Duration::from_secs(600),
+                summary: None,
+                error: "catalogue timed out".into(),
+            },
+        )
+        .await
+        .expect("retry");
+    let before = Instant::now();
+    enqueue(h, "charlie", 3).await;
+    enqueue(h, "delta", 3).await;
+    // A final job counts nowhere.
+    let done = enqueue(h, "echo", 3).await;
+    h.jobs.request_cancel(done.id).await.expect("cancel");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let stats = h.jobs.stats().await.expect("stats");
+    assert_eq!(
+        (stats.queued, stats.retrying, stats.running),
+        (2, 1, 1),
+        "{stats:?}"
+    );
+    let age = stats.oldest_due_age.expect("two jobs are due");
+    assert!(
+        age >= Duration::from_millis(250) && age <= before.elapsed() + Duration::from_millis(50),
+        "{age:?}, waited {:?}",
+        before.elapsed()
+    );
+}
+
+pub(crate) async fn reports_last_success_is_the_newest_succeeded_run_of_the_source(h: &Harness) {
+    assert_eq!(
+        h.reports.last_success_at("liverc").await.expect("read"),
+        None
+    );
+    let t = |s: i64| chrono::DateTime::from_timestamp(1_780_000_000 + s, 0).expect("a time");
+    for report in [
+        archived("liverc", "succeeded", t(0)),
+        archived("liverc", "succeeded", t(100)),
+        archived("liverc", "failed", t(200)),
+        archived("liverc", "guard_refused", t(300)),
+        archived("other", "succeeded", t(400)),
+    ] {
+        h.reports.save_report(&report).await.expect("save");
+    }
+    assert_eq!(
+        h.reports.last_success_at("liverc").await.expect("read"),
+        Some(t(100))
+    );
+    assert_eq!(
+        h.reports.last_success_at("other").await.expect("read"),
+        Some(t(400))
+    );
 }

@@ -466,7 +466,7 @@ impl LiveRcClient {
                 ..
             }) => {
                 let rules = RobotsRules::parse(&text, &self.inner.robots_token);
-                tracing::debug!(url = %url, crawl_delay = ?rules.crawl_delay(), "robots.txt read");
+                tracing::debug!(url = %url, crawl_delay_ms = rules.crawl_delay().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)), "robots.txt read");
                 Ok(CachedRobots {
                     rules: Arc::new(rules),
                     ttl: ROBOTS_TTL,
