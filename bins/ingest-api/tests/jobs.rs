@@ -957,3 +957,129 @@ async fn shutdown_stores_the_batch_in_hand_and_releases_the_job() {
     assert_eq!(done.summary.expect("summary").tracks_added, TRACKS as u64);
     assert_eq!(final_state(&b).await, reference_state(&sim).await);
 }
+
+/// One poll of a running job through the API: when, how far, what ETA.
+struct Sample {
+    at: Instant,
+    status: String,
+    stage: String,
+    processed: u64,
+    eta: Option<f64>,
+}
+
+/// Poll the job every 40 ms, keeping every answer, until `stop` holds.
+async fn sample_until(
+    api: &Api,
+    id: &str,
+    samples: &mut Vec<Sample>,
+    stop: impl Fn(&Sample) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = api.job(id).await;
+        let sample = Sample {
+            at: Instant::now(),
+            status: job["status"].as_str().unwrap_or_default().to_owned(),
+            stage: job["stage"].as_str().unwrap_or_default().to_owned(),
+            processed: job["processed"].as_u64().unwrap_or_default(),
+            eta: job["etaSeconds"].as_f64(),
+        };
+        let done = stop(&sample);
+        samples.push(sample);
+        if done {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out: {job}");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+/// Progress an operator can follow: at concurrency 2 and 50 ms a page, the
+/// API's `processed` moves by single dashboards (not 100-track batches); a
+/// cancel takes effect within 2 s and keeps what was fetched; after the
+/// resume, the ETA is about this attempt's own pace, not inflated by what
+/// the first attempt stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn progress_moves_by_dashboard_cancel_is_quick_and_the_eta_holds_across_resume() {
+    const TRACKS: u64 = 1_090;
+    let sim = simulator(TRACKS as usize, 50).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let api = Api::new(serve_api(&app).await);
+    let mut config = worker_config("w", Duration::from_secs(10), Duration::from_secs(3));
+    // The shipped default: what an operator's API shows.
+    config.progress_interval = ingest_app::worker::PROGRESS_INTERVAL;
+    let (stop, handle) = spawn_worker(worker(&app, config));
+
+    let (status, body) = api
+        .post(
+            "/api/v1/tracks/sync",
+            r#"{"metadata":"all","concurrency":2}"#,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["jobId"].as_str().expect("jobId").to_owned();
+    let mut samples = Vec::new();
+    sample_until(&api, &id, &mut samples, |s| s.processed >= TRACKS / 3).await;
+
+    // Cancel at about a third: final within 2 s, the fetched pages stored.
+    let asked = Instant::now();
+    let (status, body) = api
+        .post(&format!("/api/v1/tracks/sync/{id}/cancel"), "")
+        .await;
+    assert_eq!(status, 202, "{body}");
+    sample_until(&api, &id, &mut samples, |s| s.status == "cancelled").await;
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(2), "cancel took {took:?}");
+    let cancelled = api.job(&id).await;
+    let stored = cancelled["processed"].as_u64().expect("processed");
+    let checkpoint = app
+        .jobs
+        .checkpoint(id.parse().expect("uuid"))
+        .await
+        .expect("checkpoint");
+    assert_eq!(checkpoint.done_slugs.len() as u64, stored, "{cancelled}");
+    assert!((TRACKS / 3..TRACKS / 2).contains(&stored), "{cancelled}");
+
+    // Resume, and follow the second attempt to its end.
+    let (status, body) = api
+        .post(&format!("/api/v1/tracks/sync/{id}/resume"), "")
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let resumed_from = samples.len();
+    sample_until(&api, &id, &mut samples, |s| s.status == "succeeded").await;
+    let end = samples.last().expect("a sample").at;
+    stop.cancel();
+    handle.await.expect("worker stops");
+
+    let distinct: std::collections::BTreeSet<u64> = samples.iter().map(|s| s.processed).collect();
+    assert!(
+        distinct.len() >= 50,
+        "processed took {} distinct values: {distinct:?}",
+        distinct.len()
+    );
+
+    // Once 10% of the remaining work is done, every ETA is within 50% of the
+    // time actually left. The API's figure may be up to one progress write
+    // (250 ms) and one poll (40 ms) old when read: that much is allowed on top.
+    let remaining = TRACKS - stored;
+    let staleness = ingest_app::worker::PROGRESS_INTERVAL.as_secs_f64() + 0.1;
+    let mut checked = 0;
+    for s in &samples[resumed_from..] {
+        let (Some(eta), true) = (s.eta, s.stage == "dashboards" && s.status == "running") else {
+            continue;
+        };
+        if s.processed < stored + remaining / 10 {
+            continue;
+        }
+        let left = (end - s.at).as_secs_f64();
+        assert!(
+            (eta - left).abs() <= 0.5 * left + staleness,
+            "at {} of {TRACKS}: ETA {eta:.2} s, actually {left:.2} s left",
+            s.processed
+        );
+        checked += 1;
+    }
+    assert!(checked >= 50, "{checked} ETAs checked");
+}

@@ -10,6 +10,12 @@ use ingest_core::{MetadataMode, SyncOptions, Trigger};
 /// The embedded database used when no URL is given.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracks.db";
 
+/// [`ingest_core::MAX_CONCURRENCY`] as clap's range bound: every
+/// `--concurrency` (sync, demo, remote sync, worker, API) refuses what the
+/// API refuses.
+#[expect(clippy::cast_possible_wrap, reason = "32 fits in i64")]
+pub const CONCURRENCY_ARG_MAX: i64 = ingest_core::MAX_CONCURRENCY as i64;
+
 /// Where tracks are stored.
 #[derive(Clone, Args)]
 pub struct DatabaseConfig {
@@ -131,7 +137,7 @@ pub struct SyncSettings {
     #[arg(long = "metadata-enabled", env = "MRE_TRACK_SYNC_METADATA_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub metadata_enabled: bool,
     /// Dashboards in flight at once (also the client's global cap), 1–32.
-    #[arg(long = "concurrency", env = "MRE_TRACK_SYNC_METADATA_CONCURRENCY", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=32))]
+    #[arg(long = "concurrency", env = "MRE_TRACK_SYNC_METADATA_CONCURRENCY", default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=CONCURRENCY_ARG_MAX))]
     pub concurrency: u16,
     /// Tracks per database batch.
     #[arg(long = "batch-size", env = "MRE_TRACK_SYNC_BATCH_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -349,7 +355,7 @@ impl WorkerSettings {
             lease,
             heartbeat: lease / 3,
             poll_interval: Duration::from_secs(self.poll_seconds.max(1)),
-            progress_interval: Duration::from_secs(1),
+            progress_interval: crate::worker::PROGRESS_INTERVAL,
             retry_base: Duration::from_secs(self.retry_base_seconds),
             retry_max: Duration::from_secs(self.retry_max_seconds.max(self.retry_base_seconds)),
             dashboards_enabled: sync.metadata_enabled,

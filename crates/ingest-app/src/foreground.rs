@@ -154,7 +154,7 @@ fn worker_config(claim: &ForegroundClaim) -> WorkerConfig {
         lease: claim.lease,
         heartbeat: claim.lease / 3,
         poll_interval: claim.lease,
-        progress_interval: Duration::from_secs(1),
+        progress_interval: crate::worker::PROGRESS_INTERVAL,
         retry_base: Duration::ZERO,
         retry_max: Duration::ZERO,
         dashboards_enabled: claim.dashboards_enabled,

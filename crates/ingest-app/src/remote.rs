@@ -33,7 +33,7 @@ pub struct RemoteSyncArgs {
     #[arg(long)]
     pub metadata: Option<MetadataMode>,
     /// Dashboards in flight at once.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=crate::config::CONCURRENCY_ARG_MAX))]
     pub concurrency: Option<u16>,
     /// Deactivate even when the guard would refuse.
     #[arg(long)]

@@ -31,7 +31,7 @@ pub use domain::report::{
     MetadataErrorEntry, NewTrackEntry, PendingDeactivation, ReactivatedTrackEntry, RunCounts,
     RunReport, SkippedRowEntry, StageTiming, SyncSummary, UpdatedTrackEntry, ValidationAnomaly,
 };
-pub use domain::run::{MetadataMode, RunStatus, Stage, SyncOptions, Trigger};
+pub use domain::run::{MAX_CONCURRENCY, MetadataMode, RunStatus, Stage, SyncOptions, Trigger};
 pub use domain::track::{
     CatalogueFields, FetchedMetadata, FieldChange, GeoPoint, GeoUpdate, HttpValidators,
     MetadataUpdate, RunId, SOURCE_LIVERC, StoredTrack, TrackProfile, TrackSnapshot, TrackUpsert,
@@ -56,4 +56,4 @@ pub use ports::source::{
     DashboardOutcome, SourceCatalogue, SourceEntry, SourceError, SourceErrorClass, SourceStats,
     TrackSource,
 };
-pub use service::{CancelFlag, JobBinding, RunContext, TrackSyncService};
+pub use service::{CANCEL_GRACE, CancelFlag, JobBinding, RunContext, TrackSyncService};

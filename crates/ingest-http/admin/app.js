@@ -19,6 +19,8 @@
   const API = '/api/v1/tracks';
   const POLL_MS = 1000;
   const RUNS_LIMIT = 20;
+  // ingest_core::MAX_CONCURRENCY (a test in ingest-http keeps them equal).
+  const MAX_CONCURRENCY = 32;
   const QUALITY_RUNS = 10;
 
   const $ = (id) => document.getElementById(id);
@@ -548,8 +550,8 @@
     const concurrencyText = $('opt-concurrency').value.trim();
     if (concurrencyText) {
       const concurrency = Number(concurrencyText);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-        showError('Concurrency must be a whole number between 1 and 64.');
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+        showError(`Concurrency must be a whole number between 1 and ${MAX_CONCURRENCY}.`);
         $('opt-concurrency').focus();
         return;
       }
@@ -569,7 +571,7 @@
     clearMessages();
     try {
       const job = await api(`${jobUrl(jobId)}/cancel`, { method: 'POST' });
-      showNotice(job.status === 'cancelled' ? `Job ${jobId} cancelled.` : `Cancellation of job ${jobId} requested; it stops after its current batch.`);
+      showNotice(job.status === 'cancelled' ? `Job ${jobId} cancelled.` : `Cancellation of job ${jobId} requested; it stops within about a second, keeping the pages already fetched.`);
       updateRunRow(job);
       follow(jobId);
     } catch (err) {

@@ -131,6 +131,23 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
 mod tests {
     use super::*;
 
+    /// One concurrency range: the page's input and its check say what the
+    /// API accepts.
+    #[test]
+    fn the_page_offers_the_concurrency_range_the_api_accepts() {
+        let max = ingest_core::MAX_CONCURRENCY;
+        assert!(
+            INDEX_HTML.contains(&format!(
+                r#"id="opt-concurrency" type="number" min="1" max="{max}""#
+            )),
+            "index.html's concurrency input must have max={max}"
+        );
+        assert!(
+            APP_JS.contains(&format!("const MAX_CONCURRENCY = {max};")),
+            "app.js's MAX_CONCURRENCY must be {max}"
+        );
+    }
+
     #[test]
     fn admin_paths() {
         assert!(is_admin_path("/admin"));

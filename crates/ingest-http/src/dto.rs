@@ -170,9 +170,10 @@ impl From<core::RunStatus> for RunStatus {
 pub(crate) struct SyncRequest {
     /// Default: the server's configured mode (normally `changed`).
     pub(crate) metadata: Option<MetadataMode>,
-    /// Dashboards fetched at once, 1–64 (the connector's own cap still
-    /// applies). Default: the worker's configuration.
-    #[schema(minimum = 1, maximum = 64)]
+    /// Dashboards fetched at once, 1–32; a worker runs the job at the lower
+    /// of this and its own configured concurrency (its politeness ceiling).
+    /// Default: the worker's configuration.
+    #[schema(minimum = 1, maximum = 32)]
     #[serde(default, deserialize_with = "integer")]
     pub(crate) concurrency: Option<usize>,
     /// Deactivate even when the guard would refuse, and without the grace

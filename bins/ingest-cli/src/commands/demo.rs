@@ -42,7 +42,7 @@ pub(crate) struct DemoArgs {
     #[arg(long = "report-dir", default_value = "docs/reports")]
     pub(crate) report_dir: std::path::PathBuf,
     /// Dashboards in flight at once.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=ingest_app::config::CONCURRENCY_ARG_MAX))]
     pub(crate) concurrency: u16,
     /// Print the run summary as one JSON object on stdout.
     #[arg(long)]
@@ -81,7 +81,7 @@ pub(crate) async fn run(args: DemoArgs, out: &mut dyn Write) -> anyhow::Result<E
     let sync = SyncSettings {
         metadata: ingest_core::MetadataMode::All,
         metadata_enabled: true,
-        concurrency: args.concurrency.clamp(1, 32),
+        concurrency: args.concurrency,
         batch_size: 100,
         guard_max_share: 0.10,
         metadata_ttl_hours: 168,

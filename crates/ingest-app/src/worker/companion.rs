@@ -49,6 +49,14 @@ impl Companion {
         let mut progress =
             tokio::time::interval(config.progress_interval.max(Duration::from_millis(50)));
         progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The heartbeat also learns of a cancel, but only every third of the
+        // lease; a cancel must take effect within about a second, so the job
+        // row's flag is read this often too (one primary-key read).
+        let mut cancel_check = tokio::time::interval(
+            (config.progress_interval * 2)
+                .clamp(Duration::from_millis(250), Duration::from_secs(1)),
+        );
+        cancel_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // A shutdown before the run started was forwarded by the attempt.
         let mut shutdown_seen = shutdown.is_cancelled();
         loop {
@@ -64,7 +72,7 @@ impl Companion {
                     match jobs.heartbeat(&lease, config.lease).await {
                         Ok(h) => {
                             if h.cancel_requested && !cancel.is_cancelled() {
-                                info!("cancellation requested: stopping after the batch in hand");
+                                info!("cancellation requested: storing what has arrived, then stopping");
                                 cancel.cancel();
                             }
                         }
@@ -75,6 +83,16 @@ impl Companion {
                             return;
                         }
                         Err(e) => warn!(error = %e, "heartbeat failed; the lease may expire"),
+                    }
+                }
+                _ = cancel_check.tick(), if !cancel.is_cancelled() => {
+                    match jobs.get(lease.job_id).await {
+                        Ok(Some(job)) if job.cancel_requested => {
+                            info!("cancellation requested: storing what has arrived, then stopping");
+                            cancel.cancel();
+                        }
+                        Ok(_) => {}
+                        Err(e) => warn!(error = %e, "checking for a cancel failed"),
                     }
                 }
                 _ = progress.tick() => {

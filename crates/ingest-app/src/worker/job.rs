@@ -167,8 +167,20 @@ impl Worker {
         } else {
             ingest_core::MetadataMode::None
         };
-        if let Some(c) = job.request.concurrency {
-            o.concurrency = c.clamp(1, 64);
+        // The configured concurrency is this worker's ceiling: its LiveRC
+        // client holds no more requests in flight than that, so a job asking
+        // more would run no faster while its report claimed otherwise.
+        if let Some(asked) = job.request.concurrency {
+            let ceiling = self.base_options.concurrency.max(1);
+            o.concurrency = asked.clamp(1, ceiling);
+            if asked > ceiling {
+                tracing::info!(
+                    asked,
+                    ceiling,
+                    "the job asked for more concurrency than this worker allows \
+                     (MRE_TRACK_SYNC_METADATA_CONCURRENCY); running at the ceiling"
+                );
+            }
         }
         o.force = job.request.force;
         o.accept_drift = job.request.accept_drift.clone();

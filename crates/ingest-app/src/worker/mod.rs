@@ -47,6 +47,11 @@ pub use alerts::AlertHook;
 pub use outcome::OutcomePolicy;
 
 /// How a worker behaves.
+/// How often a running job's progress is written: four times a second, so
+/// the API and the admin page move by single dashboards (a write is one
+/// fenced UPDATE of one row).
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub worker_id: String,
@@ -56,7 +61,9 @@ pub struct WorkerConfig {
     pub heartbeat: Duration,
     /// Poll interval when no notification arrives.
     pub poll_interval: Duration,
-    /// Progress is written to the job row at most this often.
+    /// Progress is written to the job row at most this often
+    /// ([`PROGRESS_INTERVAL`] by default); a requested cancel is looked for
+    /// every other interval (between 250 ms and 1 s).
     pub progress_interval: Duration,
     /// First retry delay after a transient failure; doubles per attempt.
     pub retry_base: Duration,

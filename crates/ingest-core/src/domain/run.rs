@@ -68,6 +68,14 @@ impl Trigger {
     }
 }
 
+/// The most dashboards a run may fetch at once, wherever it is asked for
+/// (`--concurrency`, `MRE_TRACK_SYNC_METADATA_CONCURRENCY`, the API's
+/// `concurrency`, the admin page): one range, `1..=MAX_CONCURRENCY`,
+/// refused with a clear error outside it. A worker runs a job at the lower
+/// of what the job asks and its own configured concurrency, the ceiling
+/// its operator set for politeness.
+pub const MAX_CONCURRENCY: usize = 32;
+
 /// Options of one run. Fields missing from stored JSON (a job queued by an
 /// older version) take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

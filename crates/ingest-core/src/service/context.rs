@@ -4,9 +4,7 @@
 //! Architecture invariant: the service's ground; imports the domain and the
 //! job queue's `Checkpoint`, no other part of the service.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::domain::job::Lease;
@@ -14,19 +12,30 @@ use crate::domain::track::RunId;
 use crate::ports::jobs::Checkpoint;
 
 /// A cancellation flag shared with whoever may stop the run (an API call, a
-/// signal). The service checks it before each dashboard and each batch.
+/// signal). The service checks it before each dashboard and each batch, and
+/// the fetch side awaits it: requests in flight get [`CANCEL_GRACE`] to land,
+/// then are dropped.
 #[derive(Debug, Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
+pub struct CancelFlag(CancellationToken);
+
+/// How long a cancelled run waits for the dashboards already requested
+/// before it drops them: what lands in time is stored, the rest is fetched
+/// again by a resumed attempt. Keeps a cancel under two seconds end to end.
+pub const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_millis(750);
 
 impl CancelFlag {
     pub fn new() -> Self {
         Self::default()
     }
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancel();
     }
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.is_cancelled()
+    }
+    /// Resolves once the flag is set.
+    pub async fn cancelled(&self) {
+        self.0.cancelled().await;
     }
 }
 

@@ -22,7 +22,7 @@ use crate::domain::track::{HttpValidators, TrackSnapshot};
 use crate::ports::source::{
     DashboardOutcome, SourceEntry, SourceError, SourceErrorClass, TrackSource,
 };
-use crate::service::context::CancelFlag;
+use crate::service::context::{CANCEL_GRACE, CancelFlag};
 use crate::service::plan::plan_fetch;
 use crate::service::run::Adapters;
 
@@ -59,8 +59,9 @@ pub(super) struct Fetcher<'a> {
 impl Fetcher<'_> {
     /// Request the planned dashboards of `entries`, `concurrency` at once,
     /// and send every entry with its latency to the store side. Once
-    /// cancelled, nothing new is requested; the rest of the catalogue drains
-    /// through without I/O and is not stored.
+    /// cancelled, nothing new is requested, the dashboards in flight have
+    /// [`CANCEL_GRACE`] to land (those that do are stored), and then the
+    /// rest are dropped, their tasks aborted.
     pub(super) async fn run(
         &self,
         entries: Vec<SourceEntry>,
@@ -71,7 +72,23 @@ impl Fetcher<'_> {
         let mut stream = futures::stream::iter(entries)
             .map(|entry| self.fetch(entry, &in_flight, unstored.clone()))
             .buffer_unordered(self.options.concurrency.max(1));
-        while let Some(item) = stream.next().await {
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match deadline {
+                None => tokio::select! {
+                    next = stream.next() => next,
+                    () = self.cancel.cancelled() => {
+                        deadline = Some(tokio::time::Instant::now() + CANCEL_GRACE);
+                        continue;
+                    }
+                },
+                Some(at) => match tokio::time::timeout_at(at, stream.next()).await {
+                    Ok(next) => next,
+                    // The grace is over: what is still in flight is dropped.
+                    Err(_) => break,
+                },
+            };
+            let Some(item) = next else { break };
             if matches!(item.0.result, FetchResult::Dropped)
                 || (self.cancel.is_cancelled() && matches!(item.0.result, FetchResult::Skipped))
             {

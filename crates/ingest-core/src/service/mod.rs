@@ -46,7 +46,7 @@ use crate::ports::repository::TrackRepository;
 use crate::ports::source::{SourceEntry, TrackSource};
 
 use self::carried::Accumulator;
-pub use self::context::{CancelFlag, JobBinding, RunContext};
+pub use self::context::{CANCEL_GRACE, CancelFlag, JobBinding, RunContext};
 use self::fetch::Fetcher;
 use self::plan::Plan;
 use self::run::{Adapters, Run, Stop, Tracker};
@@ -119,9 +119,12 @@ impl TrackSyncService {
         progress: &dyn ProgressSink,
     ) -> SyncSummary {
         let options = plan::normalise_options(options);
-        let tracker = Tracker::new(progress, Instant::now());
+        let started = Instant::now();
         let stats_before = self.adapters.source.stats();
         let (acc, done) = carried::resume(ctx, self.adapters.clock.now(), stats_before);
+        // Rates and the ETA count this attempt's own work, not what earlier
+        // attempts stored.
+        let tracker = Tracker::new(progress, started, acc.processed);
         let mut run = Run::start(options, ctx, acc, done, tracker);
         run.report.previous_completeness =
             close::previous_completeness(report_writer, &run.options.source).await;
@@ -174,13 +177,13 @@ impl TrackSyncService {
             plan,
         };
         let (progress, total) = (&run.progress, run.total);
-        let on_batch = |acc: &Accumulator| {
-            progress.stage(Stage::Dashboards, acc, total, Some(dash_started));
+        let on_progress = |acc: &Accumulator, unstored: u64| {
+            progress.dashboards(acc, unstored, total, dash_started);
         };
         let stored_entries = entries.len() as u64;
         let ((), stored) = tokio::join!(
             fetcher.run(entries, unstored, tx),
-            store.run(rx, stored_entries, &mut run.acc, &on_batch),
+            store.run(rx, stored_entries, &mut run.acc, &on_progress),
         );
         store::record_timings(run, dash_started, self.adapters.geocoder.is_some());
         stored

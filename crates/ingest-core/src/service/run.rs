@@ -161,16 +161,34 @@ pub(super) struct Tracker<'a> {
     sink: &'a dyn ProgressSink,
     /// When this attempt started.
     pub(super) started: Instant,
+    /// Tracks earlier attempts of the job stored: part of `processed`, not
+    /// of this attempt's rate.
+    baseline: u64,
     last_stage: Mutex<Option<Stage>>,
 }
 
 impl<'a> Tracker<'a> {
-    pub(super) fn new(sink: &'a dyn ProgressSink, started: Instant) -> Self {
+    pub(super) fn new(sink: &'a dyn ProgressSink, started: Instant, baseline: u64) -> Self {
         Self {
             sink,
             started,
+            baseline,
             last_stage: Mutex::new(None),
         }
+    }
+
+    /// A sample of the dashboards stage: `unstored` dashboards arrived but
+    /// their batch is not stored yet (they count as processed: progress
+    /// moves by single dashboards, not by batches).
+    pub(super) fn dashboards(
+        &self,
+        acc: &Accumulator,
+        unstored: u64,
+        total: u64,
+        dash_started: Instant,
+    ) {
+        let processed = (acc.processed + unstored).min(total.max(acc.processed));
+        self.emit(Stage::Dashboards, acc, processed, total, Some(dash_started));
     }
 
     /// A sample in `stage`, logging the stage's start the first time.
@@ -198,23 +216,36 @@ impl<'a> Tracker<'a> {
         total: u64,
         dash_started: Option<Instant>,
     ) {
+        self.emit(stage, acc, acc.processed, total, dash_started);
+    }
+
+    /// The rate and ETA count only this attempt's work (`processed` less
+    /// the baseline), over this attempt's time: after a resume at 367 of
+    /// 1,090, the 367 are neither fast work nor work left.
+    fn emit(
+        &self,
+        stage: Stage,
+        acc: &Accumulator,
+        processed: u64,
+        total: u64,
+        dash_started: Option<Instant>,
+    ) {
         let elapsed = self.started.elapsed();
+        let done_here = processed.saturating_sub(self.baseline);
         let (rate, eta) = match dash_started {
-            Some(ds) if acc.processed > 0 => {
+            Some(ds) if done_here > 0 => {
                 let secs = ds.elapsed().as_secs_f64().max(1e-3);
-                let rate = acc.processed as f64 / secs;
-                let left = total.saturating_sub(acc.processed) as f64;
+                let rate = done_here as f64 / secs;
+                let left = total.saturating_sub(processed) as f64;
                 (rate, Some(Duration::from_secs_f64(left / rate)))
             }
-            // After the dashboards (report, done): the run's average, no ETA.
-            None if acc.processed > 0 => {
-                (acc.processed as f64 / elapsed.as_secs_f64().max(1e-3), None)
-            }
+            // After the dashboards (report, done): the attempt's average, no ETA.
+            None if done_here > 0 => (done_here as f64 / elapsed.as_secs_f64().max(1e-3), None),
             _ => (0.0, None),
         };
         self.sink.update(&Progress {
             stage,
-            processed: acc.processed,
+            processed,
             total,
             failures: acc.counts.dashboards_failed,
             elapsed,

@@ -51,8 +51,10 @@ struct Prepared {
 }
 
 impl Store<'_> {
-    /// Store what arrives on `rx` in batches of `batch_size`, calling
-    /// `on_batch` after each; `entries` is how many this attempt may see.
+    /// Store what arrives on `rx` in batches of `batch_size`. `on_progress`
+    /// hears of every dashboard as it arrives and of every stored batch,
+    /// with how many have arrived but are not stored yet; `entries` is how
+    /// many this attempt may see.
     /// What was fetched is stored even when cancelled: a cancel finishes the
     /// batch at hand, and the checkpoint keeps it.
     pub(super) async fn run(
@@ -63,7 +65,7 @@ impl Store<'_> {
         mut rx: mpsc::Receiver<(Fetched, Duration)>,
         entries: u64,
         acc: &mut Accumulator,
-        on_batch: &(dyn Fn(&Accumulator) + Sync),
+        on_progress: &(dyn Fn(&Accumulator, u64) + Sync),
     ) -> Result<(), Stop> {
         let options = self.options;
         let mut batch: Vec<Fetched> = Vec::with_capacity(options.batch_size);
@@ -80,6 +82,7 @@ impl Store<'_> {
                 acc.fetch_requests += 1;
             }
             batch.push(fetched);
+            on_progress(acc, batch.len() as u64);
             if batch.len() >= options.batch_size {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(options.batch_size));
                 self.store_batch(full, acc).await.map_err(stored)?;
@@ -90,12 +93,12 @@ impl Store<'_> {
                     options.drift_max_loss_share,
                     options.drift_min_tracks,
                 );
-                on_batch(acc);
+                on_progress(acc, 0);
             }
         }
         if !batch.is_empty() {
             self.store_batch(batch, acc).await.map_err(stored)?;
-            on_batch(acc);
+            on_progress(acc, 0);
         }
         if self.ctx.cancel.is_cancelled() {
             return Err(Stop::new(RunStatus::Cancelled, "cancelled".to_owned()));

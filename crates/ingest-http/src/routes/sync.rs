@@ -19,7 +19,7 @@ use crate::extract::{ApiQuery, JobIdPath, OptionalJson, TriggerHeader};
 use crate::negotiate::{self, Offer};
 
 /// Accepted `concurrency` of a sync request.
-const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=64;
+const CONCURRENCY: std::ops::RangeInclusive<usize> = 1..=ingest_core::MAX_CONCURRENCY;
 /// `GET /api/v1/tracks/sync?limit=`: default and maximum.
 const DEFAULT_JOB_LIMIT: u32 = 20;
 const MAX_JOB_LIMIT: u32 = 200;
@@ -73,7 +73,7 @@ struct TriggerParam {
         (status = 409, description = "`sync_active`: the source has a queued or running job, whose id is `error.jobId`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`invalid_request`: unknown field, wrong type, or `concurrency` outside 1–64", body = ErrorBody),
+        (status = 422, description = "`invalid_request`: unknown field, wrong type, or `concurrency` outside 1–32", body = ErrorBody),
         (status = 500, description = "`internal`", body = ErrorBody),
         (status = 503, description = "`scrape_disabled` (kill switch; nothing enqueued) or `unavailable` (the database did not answer in time)", body = ErrorBody),
     ),

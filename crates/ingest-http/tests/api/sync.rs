@@ -115,7 +115,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     let res = app
         .req(Method::POST, "/api/v1/tracks/sync")
         .header("x-mre-trigger", "cron")
-        .json(r#"{"metadata":"all","concurrency":64,"force":true,"acceptDrift":["phone","all"]}"#)
+        .json(r#"{"metadata":"all","concurrency":32,"force":true,"acceptDrift":["phone","all"]}"#)
         .send()
         .await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
@@ -123,7 +123,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     assert_eq!(body["trigger"], "cron");
     assert_eq!(
         body["request"],
-        serde_json::json!({"metadata": "all", "concurrency": 64, "force": true,
+        serde_json::json!({"metadata": "all", "concurrency": 32, "force": true,
             "acceptDrift": ["phone", "all"]})
     );
     assert_eq!(
@@ -150,7 +150,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     let job = &lock(&app.queue.enqueued)[0];
     assert_eq!(job.trigger, Trigger::Cron);
     assert_eq!(job.request.metadata, MetadataMode::All);
-    assert_eq!(job.request.concurrency, Some(64));
+    assert_eq!(job.request.concurrency, Some(32));
     assert!(job.request.force);
 }
 
@@ -208,7 +208,7 @@ async fn invalid_options_are_422_and_enqueue_nothing() {
     let app = TestApp::new();
     for body in [
         r#"{"concurrency":0}"#,
-        r#"{"concurrency":65}"#,
+        r#"{"concurrency":33}"#,
         r#"{"concurrency":-1}"#,
         r#"{"concurrency":1.5}"#,
         r#"{"concurrency":1e30}"#,
