@@ -1,6 +1,6 @@
 # Developer shortcuts. Every recipe is a plain cargo command, so nothing here
 # is required: `cargo run --release -p ingest-cli -- demo` and
-# `cargo test --workspace` work without `just`.
+# `scripts/test` work without `just`.
 
 default:
     @just --list
@@ -9,9 +9,10 @@ default:
 demo:
     cargo run --release -p ingest-cli -- demo
 
-# The whole test suite (Postgres at 127.0.0.1:5432 must be up).
-test:
-    cargo test --workspace
+# The whole test suite, after scripts/test-setup (PostgreSQL, Chromium and
+# its driver, tmux: started or installed when missing).
+test *ARGS:
+    scripts/test {{ARGS}}
 
 # What CI runs: fmt, clippy, tests.
 ci:

@@ -132,7 +132,7 @@ async fn the_api_binary_runs_jobs_that_the_remote_client_follows() {
     let job_id = String::from_utf8(out).expect("utf8").trim().to_owned();
     assert_eq!(job_id.len(), 36, "a job id: {job_id}");
 
-    // While it runs, another enqueue is skipped (exit 4); a bad token is 2.
+    // While it runs, another enqueue is skipped (exit 4); a bad token is 1.
     let code = remote_sync(&args(&api.base, TOKEN, true), &mut Vec::new(), &mut log)
         .await
         .expect("remote sync");
@@ -144,7 +144,7 @@ async fn the_api_binary_runs_jobs_that_the_remote_client_follows() {
     )
     .await
     .expect("remote sync");
-    assert_eq!(code, 2);
+    assert_eq!(code, 1);
 
     // Wait for the first to end, then a cron-style run with --wait: 0.
     let http = reqwest::Client::new();

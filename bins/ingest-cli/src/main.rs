@@ -2,12 +2,11 @@
 //!
 //! A composition root: `main` parses the arguments, sets up tracing (to
 //! stderr, so stdout carries only command output), and hands the parsed
-//! command to its module under [`commands`]. Exit codes: 0 success, 1 the
-//! input was read but is not what the command expects (e.g. a page format
-//! error) or output failed, 2 the input could not be read or the arguments
-//! are invalid; `sync` and `demo` also exit 3 when the deactivation guard
-//! refused, and 4 when they did not start because another run holds the
-//! source.
+//! command to its module under [`commands`]. Exit codes: `sync`, `demo` and
+//! `remote sync` share the table of [`ingest_app::exit`] (in their
+//! `--help`); every other command exits 0 on success, 1 on failure and 2 on
+//! invalid arguments (`liverc parse-*`: 1 the page is not what the command
+//! expects, 2 it could not be read).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -23,6 +22,14 @@ mod commands;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More log output: `-v` the run's info lines, `-vv` debug. On a
+    /// terminal the default is warnings and errors only, beside the bar.
+    /// `RUST_LOG` overrides both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 /// Top-level command groups, one per concern.
@@ -30,9 +37,11 @@ struct Cli {
 enum Command {
     /// Run one sync of the LiveRC catalogue into the database.
     // Boxed: its settings make it by far the largest variant.
+    #[command(after_help = ingest_app::exit::HELP)]
     Sync(Box<commands::sync::SyncArgs>),
     /// A demo sync against the LiveRC simulator, started in this process,
     /// into the embedded database `data/demo.db`. Run it again to see changes.
+    #[command(after_help = ingest_app::exit::HELP)]
     Demo(commands::demo::DemoArgs),
     /// The stored catalogue.
     #[command(subcommand)]
@@ -75,7 +84,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    init_tracing();
+    init_tracing(cli.verbose, cli.quiet);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -114,24 +123,42 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("ingest-cli: {error:#}");
-            ExitCode::from(2)
+            ExitCode::from(ingest_app::exit::FAILED)
         }
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); coloured only
-/// on a terminal and never when `NO_COLOR` is set (no-color.org).
-fn init_tracing() {
-    let colour = std::io::stderr().is_terminal()
-        && !ingest_app::runtime::no_color(std::env::var_os("NO_COLOR"));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A subscriber can only be installed once per process; a second call is harmless.
-    let _ = tracing_subscriber::fmt()
+/// Logs to stderr, filtered by `RUST_LOG`, else by the flags: cargo's
+/// manners on a terminal (warnings and errors around one live bar, `-v` for
+/// the run's info lines), info lines when stderr is a pipe or a file (they
+/// are the progress there). Coloured only on a terminal and never when
+/// `NO_COLOR` is set (no-color.org). On a terminal the lines are short: no
+/// timestamp or span fields (`-vv` brings them back).
+fn init_tracing(verbose: u8, quiet: bool) {
+    let terminal = std::io::stderr().is_terminal();
+    let colour = terminal && !ingest_app::runtime::no_color(std::env::var_os("NO_COLOR"));
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) if terminal => "warn",
+        (false, 0 | 1) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(ingest_app::progress::StderrAroundBar)
         .with_ansi(colour)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    // A subscriber can only be installed once per process; a second call is harmless.
+    let _ = if terminal && verbose < 2 {
+        builder
+            .without_time()
+            .compact()
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::NONE)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 #[cfg(test)]

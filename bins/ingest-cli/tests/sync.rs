@@ -226,7 +226,7 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
         latest.starts_with("# Track sync report") && latest != first_body,
         "the forced run's report"
     );
-    assert_eq!(missing.status.code(), Some(2), "an unknown run is an error");
+    assert_eq!(missing.status.code(), Some(1), "an unknown run is an error");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no report"));
     let elsewhere = String::from_utf8_lossy(&elsewhere.stdout).into_owned();
     assert!(
@@ -256,7 +256,7 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
     })
     .await
     .expect("join");
-    assert_eq!(failed.status.code(), Some(2));
+    assert_eq!(failed.status.code(), Some(1));
     let summary = json(&failed);
     assert_eq!(summary["status"], "failed");
     let posted = hook.received_requests().await.unwrap_or_default();
@@ -289,7 +289,7 @@ fn sync_honours_the_kill_switch() {
         .env("RUST_LOG", "warn")
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let summary = json(&out);
     assert_eq!(summary["status"], "failed");
     assert!(

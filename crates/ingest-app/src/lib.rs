@@ -14,6 +14,7 @@
 //!   `ingest-api --with-worker` run.
 
 pub mod config;
+pub mod exit;
 pub mod foreground;
 pub mod progress;
 pub mod remote;

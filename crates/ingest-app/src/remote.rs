@@ -2,11 +2,11 @@
 //! API (as cron does) and optionally follow it to the end, so scheduled and
 //! admin runs take the same path through the queue and the workers.
 //!
-//! Outcome codes (the CLI's exit codes): 0 the job succeeded; 2 it failed or
-//! was cancelled, or the API could not be used (unreachable, 401, an
-//! unexpected answer); 3 it succeeded but the deactivation guard refused; 4
-//! skipped: the kill switch is off or a sync of the source is already queued
-//! or running; 5 it succeeded but the markup-drift guard held fields.
+//! Outcome codes: the CLI's one table ([`crate::exit`]), read from the job's
+//! status and its run's; the API not usable (unreachable, 401, an
+//! unexpected answer) is [`crate::exit::FAILED`], and a sync not started
+//! (kill switch off, another sync of the source queued or running)
+//! [`crate::exit::SKIPPED`].
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -38,8 +38,9 @@ pub struct RemoteSyncArgs {
     /// Deactivate even when the guard would refuse.
     #[arg(long)]
     pub force: bool,
-    /// Who the run is recorded as started by: `cron` (default) or `api`.
-    #[arg(long, default_value = "cron", value_parser = ["cron", "api"])]
+    /// Who the run is recorded as started by: `api` (default: a person's
+    /// run, like the admin page's) or `cron` (the scheduler passes this).
+    #[arg(long, default_value = "api", value_parser = ["cron", "api"])]
     pub trigger: String,
     /// Seconds between status polls while waiting.
     #[arg(long = "poll-seconds", default_value_t = 2)]
@@ -164,24 +165,28 @@ pub async fn remote_sync(
                     "skipped ({code}): {message}{}",
                     active.map(|id| format!(" [job {id}]")).unwrap_or_default()
                 ));
-                return Ok(4);
+                return Ok(crate::exit::SKIPPED);
             }
             log(&format!("the API answered {status}: {message}"));
-            return Ok(2);
+            return Ok(crate::exit::FAILED);
         }
         401 => {
-            log("the API refused the token (401); pass --token or MRE_API_TOKEN");
-            return Ok(2);
+            log(if args.token.is_some() {
+                "the API refused the token (401): is it one of its MRE_ADMIN_API_TOKENS?"
+            } else {
+                "the API needs a token (401): pass --token or set MRE_API_TOKEN"
+            });
+            return Ok(crate::exit::FAILED);
         }
         _ => {
             log(&format!("the API answered {status}: {text}"));
-            return Ok(2);
+            return Ok(crate::exit::FAILED);
         }
     };
     log(&format!("sync job {job_id} enqueued"));
     if !args.wait {
         writeln!(out, "{job_id}")?;
-        return Ok(0);
+        return Ok(crate::exit::SUCCEEDED);
     }
 
     // Follow the job. Brief API outages (a restart) are ridden out.
@@ -195,7 +200,7 @@ pub async fn remote_sync(
                 "gave up waiting after {} minutes; job {job_id} continues",
                 args.timeout_minutes
             ));
-            return Ok(2);
+            return Ok(crate::exit::FAILED);
         }
         let result = auth(client.get(format!("{base}/api/v1/tracks/sync/{job_id}")))
             .send()
@@ -209,7 +214,7 @@ pub async fn remote_sync(
             }
             Ok(r) if r.status().is_client_error() => {
                 log(&format!("the API answered {} for job {job_id}", r.status()));
-                return Ok(2);
+                return Ok(crate::exit::FAILED);
             }
             other => {
                 failures += 1;
@@ -219,7 +224,7 @@ pub async fn remote_sync(
                 };
                 if failures >= 30 {
                     log(&format!("the API stayed unreachable: {why}"));
-                    return Ok(2);
+                    return Ok(crate::exit::FAILED);
                 }
                 tokio::time::sleep(poll).await;
                 continue;
@@ -264,10 +269,8 @@ pub async fn remote_sync(
             writeln!(out, "report: {base}{u}")?;
         }
     }
-    Ok(match (job.status.as_str(), job.run_status.as_deref()) {
-        ("succeeded", Some("guard_refused")) => 3,
-        ("succeeded", Some("drift_suspected")) => 5,
-        ("succeeded", _) => 0,
-        _ => 2,
-    })
+    Ok(crate::exit::for_job(
+        job.status.as_str(),
+        job.run_status.as_deref(),
+    ))
 }

@@ -21,8 +21,7 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 pub use auth::{AdminTokens, MIN_TOKEN_LEN, TokenError};
 pub use observe::{
@@ -88,10 +87,39 @@ pub fn router(state: ApiState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(log_response)
+                .on_failure(log_failure),
         )
         // Outermost: the id exists before the span that carries it.
         .layer(middleware::from_fn(observe::request_id))
+}
+
+/// One line per answer. tower-http's default writes the latency as a
+/// string with its unit (`"3001 ms"`); here it is a number of whole
+/// milliseconds, like every duration the service logs.
+fn log_response<B>(
+    response: &axum::http::Response<B>,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        "finished processing request"
+    );
+}
+
+/// A 5xx answer (or a body that failed), at error level, latency as above.
+fn log_failure(
+    failure: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    tracing::error!(
+        classification = %failure,
+        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        "response failed"
+    );
 }
 
 /// The span of one request: every log line inside it carries the request's

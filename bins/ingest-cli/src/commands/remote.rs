@@ -17,6 +17,7 @@ use ingest_app::remote::{RemoteSyncArgs, remote_sync};
 #[derive(Debug, Subcommand)]
 pub(crate) enum RemoteCommand {
     /// Enqueue a sync job through the API; with `--wait`, follow it to the end.
+    #[command(after_help = ingest_app::exit::HELP)]
     Sync(RemoteSyncArgs),
 }
 

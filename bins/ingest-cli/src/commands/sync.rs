@@ -50,22 +50,13 @@ pub(crate) struct SyncArgs {
     pub(crate) json: bool,
 }
 
-/// Exit code of a run: 0 ok, 1 format error (the site changed), 2 any other
-/// failure (cancelled included), 3 refused by the deactivation guard, 5
-/// markup drift suspected (fields held). (4: not started, another run holds
-/// the source: [`SKIPPED`].)
+/// Exit code of a run: the one table of [`ingest_app::exit`].
 pub(crate) fn exit_code(status: RunStatus) -> ExitCode {
-    ExitCode::from(match status {
-        RunStatus::Succeeded => 0,
-        RunStatus::FormatError => 1,
-        RunStatus::Failed | RunStatus::Cancelled => 2,
-        RunStatus::GuardRefused => 3,
-        RunStatus::DriftSuspected => 5,
-    })
+    ExitCode::from(ingest_app::exit::for_status(status))
 }
 
 /// Exit code of a run that did not start because another holds the source.
-pub(crate) const SKIPPED: u8 = 4;
+pub(crate) const SKIPPED: u8 = ingest_app::exit::SKIPPED;
 
 pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let app = build_sync_app(
@@ -108,7 +99,9 @@ pub(crate) async fn run_held(
     claim: &ForegroundClaim,
 ) -> anyhow::Result<Result<SyncSummary, ExitCode>> {
     let progress: Arc<dyn ProgressSink> = if std::io::stderr().is_terminal() {
-        Arc::new(TerminalProgress::new())
+        Arc::new(TerminalProgress::new(!ingest_app::runtime::no_color(
+            std::env::var_os("NO_COLOR"),
+        )))
     } else {
         Arc::new(LogProgress::new(Duration::from_secs(5)))
     };

@@ -322,7 +322,7 @@ async fn an_interrupted_sync_is_recorded_cancelled_and_frees_the_source() {
         .expect("kill runs");
     assert!(signalled.success());
     let stopped = finish(victim).await;
-    assert_eq!(stopped.status.code(), Some(2), "{}", stderr(&stopped));
+    assert_eq!(stopped.status.code(), Some(7), "{}", stderr(&stopped));
     let s = summary(&stopped);
     assert_eq!(s["status"], "cancelled");
     assert_eq!(s["runId"], running.id.to_string());
@@ -432,7 +432,7 @@ async fn a_failed_sync_is_final_and_does_not_hold_the_source() {
         "0",
     ];
     let first = finish(spawn(db.dir(), &gone)).await;
-    assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     let first_id = summary(&first)["runId"].as_str().expect("id").to_owned();
     let job = job(&db, &first_id).await;
     assert_eq!(job.status, JobStatus::Failed, "{job:?}");
