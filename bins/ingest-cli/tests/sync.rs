@@ -12,6 +12,8 @@ use serde_json::Value;
 
 #[path = "sync/drift.rs"]
 mod drift;
+#[path = "sync/dry_run.rs"]
+mod dry_run;
 #[path = "sync/one_writer.rs"]
 mod one_writer;
 

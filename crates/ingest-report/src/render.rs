@@ -122,6 +122,14 @@ impl Doc {
 fn header(doc: &mut Doc, r: &RunReport) {
     doc.line(&format!("# Track sync report — run {}", short_run_id(r)));
     doc.blank();
+    if r.options.dry_run {
+        doc.line(
+            "> **Dry run: nothing was stored.** This is what the run would have \
+             written: the additions, field changes, deactivations and the guards' \
+             decisions below are the store's own answers, rolled back.",
+        );
+        doc.blank();
+    }
     doc.line("| | |");
     doc.line("|---|---|");
     doc.row(&["Run", &format!("`{}`", r.run_id.hyphenated())]);

@@ -203,12 +203,17 @@ impl ReportWriter for MarkdownReportWriter {
 }
 
 /// `track-sync-YYYYMMDD-HHMMSS-<32 hex digits>.md`, from the run's
-/// `started_at` (UTC) and full run id.
+/// `started_at` (UTC) and full run id; a dry run's ends `-dry-run.md`.
 pub fn report_file_name(report: &RunReport) -> String {
     format!(
-        "{FILE_PREFIX}{}-{}{FILE_SUFFIX}",
+        "{FILE_PREFIX}{}-{}{}{FILE_SUFFIX}",
         report.started_at.format(NAME_TIME_FORMAT),
-        report.run_id.simple()
+        report.run_id.simple(),
+        if report.options.dry_run {
+            "-dry-run"
+        } else {
+            ""
+        }
     )
 }
 

@@ -88,6 +88,36 @@ async fn open_with(url: &str, config: &StoreConfig) -> Result<Store, RepositoryE
     }
 }
 
+/// [`open`] for a dry run: nothing is written to the database at `url`.
+/// The track repository runs every batch and the run's finish in a
+/// transaction it rolls back (so it answers what it would have written),
+/// and the report archive archives nothing. The database is not migrated
+/// either: it must have been migrated before (`ingest-cli db migrate`, or
+/// any real run). The job queue is the real one: a dry run must not use it.
+pub async fn open_dry_run(url: &str) -> Result<Store, RepositoryError> {
+    fn store<D: Driver>(repo: Repository<D>, jobs: Queue<D>) -> Store {
+        let repo = Arc::new(repo.dry_run());
+        Store {
+            tracks: repo.clone(),
+            reports: repo,
+            jobs: Arc::new(jobs),
+        }
+    }
+    let config = StoreConfig::default();
+    match Backend::from_url(url)? {
+        Backend::Postgres => {
+            let repo = PgTrackRepository::connect(url, &config).await?;
+            let jobs = PgJobQueue::new(&repo);
+            Ok(store(repo, jobs))
+        }
+        Backend::Sqlite => {
+            let repo = SqliteTrackRepository::connect(url, &config).await?;
+            let jobs = SqliteJobQueue::new(&repo);
+            Ok(store(repo, jobs))
+        }
+    }
+}
+
 /// Apply every pending migration to the database at `url` and close the
 /// connection (`ingest-cli db migrate`). Applying them to an up-to-date
 /// database does nothing.

@@ -91,6 +91,10 @@ fn report(r: &impl ColumnReader) -> Result<ArchivedReport, ReportError> {
 #[async_trait]
 impl<D: Driver> ReportArchive for Repository<D> {
     async fn save_report(&self, r: &ArchivedReport) -> Result<(), ReportError> {
+        if self.dry_run {
+            tracing::debug!(run_id = %r.run_id, "dry run: the report is not archived");
+            return Ok(());
+        }
         let args = vec![
             Arg::Id(r.run_id),
             Arg::Text(&r.source),

@@ -41,11 +41,36 @@ use crate::row::{self, ColumnReader};
 #[derive(Debug, Clone)]
 pub struct Repository<D> {
     pub(crate) db: D,
+    /// Every write transaction of the tracks is rolled back, not committed,
+    /// and reports are not archived: see [`crate::open_dry_run`].
+    pub(crate) dry_run: bool,
 }
 
 impl<D> Repository<D> {
     pub(crate) fn new(db: D) -> Self {
-        Repository { db }
+        Repository { db, dry_run: false }
+    }
+
+    /// The same repository, writing nothing: each batch and the run's
+    /// finish run their statements in a transaction that is then rolled
+    /// back, so they answer exactly what they would have written.
+    #[must_use]
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+}
+
+/// Ends a write transaction: commits it, or in a dry run rolls it back.
+async fn end<D: Driver>(
+    tx: crate::driver::Tx<D>,
+    dry_run: bool,
+    context: &str,
+) -> Result<(), RepositoryError> {
+    if dry_run {
+        tx.rollback().await.map_err(ctx::<D>(context))
+    } else {
+        tx.commit().await.map_err(ctx::<D>(context))
     }
 }
 
@@ -222,6 +247,7 @@ async fn insert_changes<D: Driver>(
 /// writes, the field changes and the checkpoint's done set.
 async fn try_apply_batch<D: Driver>(
     db: &D,
+    dry_run: bool,
     batch: &UpsertBatch,
     prepared: &PreparedBatch<'_>,
     new_tracks: NewTracks,
@@ -266,7 +292,7 @@ async fn try_apply_batch<D: Driver>(
         let done = prepared.rows.iter().map(|r| r.slug).collect();
         lease::record_done::<D>(&mut tx, checkpoint.lease.job_id, done).await?;
     }
-    tx.commit().await.map_err(ctx::<D>("apply_batch: commit"))?;
+    end::<D>(tx, dry_run, "apply_batch: commit").await?;
     Ok(outcome)
 }
 
@@ -303,7 +329,7 @@ impl<D: Driver> TrackRepository for Repository<D> {
 
     async fn apply_batch(&self, batch: &UpsertBatch) -> Result<BatchOutcome, RepositoryError> {
         let prepared = prepare(batch)?;
-        match try_apply_batch(&self.db, batch, &prepared, NewTracks::Fast).await {
+        match try_apply_batch(&self.db, self.dry_run, batch, &prepared, NewTracks::Fast).await {
             Ok(outcome) => return Ok(outcome),
             Err(Attempt::Failed(err)) => return Err(err),
             Err(Attempt::KeyRace) => {}
@@ -315,7 +341,7 @@ impl<D: Driver> TrackRepository for Repository<D> {
             source = %batch.source,
             "apply_batch: a new track was stored concurrently; merging the batch instead"
         );
-        match try_apply_batch(&self.db, batch, &prepared, NewTracks::Merge).await {
+        match try_apply_batch(&self.db, self.dry_run, batch, &prepared, NewTracks::Merge).await {
             Ok(outcome) => Ok(outcome),
             Err(Attempt::Failed(err)) => Err(err),
             Err(Attempt::KeyRace) => Err(RepositoryError::Unavailable(
@@ -424,7 +450,7 @@ impl<D: Driver> TrackRepository for Repository<D> {
             .await
             .map_err(ctx::<D>("finish_run: store sync state"))?;
 
-        tx.commit().await.map_err(ctx::<D>("finish_run: commit"))?;
+        end::<D>(tx, self.dry_run, "finish_run: commit").await?;
         Ok(FinishOutcome {
             deactivated,
             pending,

@@ -4,8 +4,13 @@
 //! The run is a job of its own (trigger `cli`), held under a lease like a
 //! worker's (`ingest_app::foreground`): while any other run of the source
 //! is queued or running, from any entry point, it does not start and exits
-//! 4 naming that run. SIGINT/SIGTERM stop it after the batch in hand, with
-//! the job recorded cancelled (exit 2); a second signal quits at once.
+//! 4 naming that run. SIGINT/SIGTERM stop it within about a second, what
+//! was fetched stored and the job recorded cancelled (exit 7); a second
+//! signal quits at once.
+//!
+//! `--dry-run` runs the whole pipeline against a store that rolls back
+//! every write, and writes only the report file (`…-dry-run.md`): no job,
+//! no lease, no archived report, no track touched.
 
 use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
@@ -48,6 +53,12 @@ pub(crate) struct SyncArgs {
     /// Print the run summary as one JSON object on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Run the whole pipeline and write the report of what would change
+    /// (additions, field changes, deactivations, the guards' decisions),
+    /// storing nothing: every database write is rolled back. The database
+    /// must exist and be migrated.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// Exit code of a run: the one table of [`ingest_app::exit`].
@@ -59,6 +70,9 @@ pub(crate) fn exit_code(status: RunStatus) -> ExitCode {
 pub(crate) const SKIPPED: u8 = ingest_app::exit::SKIPPED;
 
 pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if args.dry_run {
+        return dry_run(args, out).await;
+    }
     let app = build_sync_app(
         &args.database,
         &args.liverc,
@@ -90,6 +104,54 @@ pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<E
     Ok(exit_code(summary.status))
 }
 
+/// `--dry-run`: the service over a store that writes nothing, run directly
+/// (no job: a dry run holds no lease and blocks no other run). Alerts are
+/// not sent: nothing happened.
+async fn dry_run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let url = args.database.url();
+    let store = ingest_store::open_dry_run(&url).await.with_context(|| {
+        format!(
+            "opening the database for a dry run ({})",
+            ingest_app::config::redact(&url)
+        )
+    })?;
+    let app = ingest_app::wiring::build_sync_app_on(
+        store,
+        url,
+        ingest_app::wiring::sync_metrics("ingest-cli", None),
+        &args.liverc,
+        &args.sync,
+        &args.reports,
+        &args.geocode,
+    )?;
+    let mut options = args.sync.options(Trigger::Cli);
+    options.dry_run = true;
+    let summary = app
+        .service
+        .run_sync(
+            &options,
+            app.report_writer.as_ref(),
+            progress_display().as_ref(),
+        )
+        .await;
+    print_summary(&summary, args.json, out)?;
+    if !args.json {
+        writeln!(out, "  dry run: nothing was stored")?;
+    }
+    Ok(exit_code(summary.status))
+}
+
+/// A bar on a terminal, periodic log lines otherwise.
+fn progress_display() -> Arc<dyn ProgressSink> {
+    if std::io::stderr().is_terminal() {
+        Arc::new(TerminalProgress::new(!ingest_app::runtime::no_color(
+            std::env::var_os("NO_COLOR"),
+        )))
+    } else {
+        Arc::new(LogProgress::new(Duration::from_secs(5)))
+    }
+}
+
 /// Run a sync as a job held by this process, with the progress display that
 /// suits stderr. `Err(code)`: the run did not start (another holds the
 /// source: the message is printed, the code is [`SKIPPED`]).
@@ -98,13 +160,7 @@ pub(crate) async fn run_held(
     options: &SyncOptions,
     claim: &ForegroundClaim,
 ) -> anyhow::Result<Result<SyncSummary, ExitCode>> {
-    let progress: Arc<dyn ProgressSink> = if std::io::stderr().is_terminal() {
-        Arc::new(TerminalProgress::new(!ingest_app::runtime::no_color(
-            std::env::var_os("NO_COLOR"),
-        )))
-    } else {
-        Arc::new(LogProgress::new(Duration::from_secs(5)))
-    };
+    let progress = progress_display();
     let ran = run_in_foreground(app, options, claim, progress, stop_on_signal())
         .await
         .context("starting the run")?;

@@ -114,6 +114,11 @@ pub struct SyncOptions {
     /// has been missing from this many consecutive complete catalogues
     /// (1 = at once).
     pub deactivate_after_missing_runs: u32,
+    /// A dry run: the whole pipeline runs against a store that rolls back
+    /// every write (what would be added, changed, deactivated, and the
+    /// guards' decisions, as the real run would decide them), and the
+    /// report says so; nothing is stored.
+    pub dry_run: bool,
 }
 
 impl Default for SyncOptions {
@@ -133,6 +138,7 @@ impl Default for SyncOptions {
             drift_min_tracks: drift::DEFAULT_MIN_TRACKS,
             accept_drift: Vec::new(),
             deactivate_after_missing_runs: 2,
+            dry_run: false,
         }
     }
 }

@@ -100,6 +100,8 @@ pub(crate) struct ReportOptions {
     /// Consecutive complete catalogues a track must be missing from before
     /// it is deactivated.
     pub(crate) deactivate_after_missing_runs: u32,
+    /// A dry run: nothing was stored.
+    pub(crate) dry_run: bool,
 }
 
 /// The run's counters (complete, whatever the lists hold).
@@ -410,6 +412,7 @@ impl From<core::SyncOptions> for ReportOptions {
             drift_min_tracks,
             accept_drift,
             deactivate_after_missing_runs,
+            dry_run,
         } = o;
         Self {
             metadata: metadata.into(),
@@ -424,6 +427,7 @@ impl From<core::SyncOptions> for ReportOptions {
             drift_min_tracks,
             accept_drift,
             deactivate_after_missing_runs,
+            dry_run,
         }
     }
 }
