@@ -187,17 +187,24 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
                 with_db(&["reports", "show", "ffffffff"]),
                 // A database without these runs (as after `demo`, which has its
                 // own): the files are listed instead.
-                cli(
-                    &dir_path,
-                    &[
-                        "reports",
-                        "list",
-                        "--database-url",
-                        "sqlite://other.db",
-                        "--report-dir",
-                        "reports",
-                    ],
-                ),
+                {
+                    let migrated = cli(
+                        &dir_path,
+                        &["db", "migrate", "--database-url", "sqlite://other.db"],
+                    );
+                    assert!(migrated.status.success(), "{migrated:?}");
+                    cli(
+                        &dir_path,
+                        &[
+                            "reports",
+                            "list",
+                            "--database-url",
+                            "sqlite://other.db",
+                            "--report-dir",
+                            "reports",
+                        ],
+                    )
+                },
             )
         })
         .await
@@ -383,4 +390,51 @@ fn demo_twice_shows_real_changes_the_second_time() {
     .map(|k| second[k].as_u64().unwrap_or(0))
     .sum::<u64>();
     assert!(changed > 0, "the second demo reports changes: {second}");
+}
+
+/// Reading commands never create an empty database, and point at the demo's
+/// when that is where the tracks are.
+#[test]
+fn read_only_commands_do_not_create_a_database_and_point_at_the_demo_s() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = cli(dir.path(), &["tracks", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no database at data/tracks.db"), "{stderr}");
+    assert!(
+        !dir.path().join("data/tracks.db").exists(),
+        "nothing created"
+    );
+
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(dir.path().join("data/demo.db"), b"").expect("a demo file");
+    let out = cli(dir.path(), &["reports", "list"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--database-url sqlite://data/demo.db"),
+        "{stderr}"
+    );
+}
+
+/// A report directory that cannot hold the report stops the run before it
+/// fetches anything (it used to be found after the run, with exit 0).
+#[test]
+fn a_report_dir_that_is_a_file_stops_the_run_before_it_starts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a-file"), b"").expect("a file");
+    let out = cli(
+        dir.path(),
+        &[
+            "sync",
+            "--database-url",
+            "sqlite://tracks.db",
+            "--report-dir",
+            "a-file",
+            "--catalogue-url",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("report directory a-file"), "{stderr}");
 }

@@ -51,6 +51,18 @@ pub async fn build_sync_app(
     )
 }
 
+/// Creates the report directory if missing and proves a file can be
+/// written in it.
+fn ensure_report_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("the report directory {} cannot be created", dir.display()))?;
+    let probe = dir.join(format!(".write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("the report directory {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// The metrics of a process that runs syncs: the sync metrics, with runs
 /// held to `sla` (`MRE_TRACK_SYNC_SLA_SECONDS`), and the process's
 /// `liverc_build_info{service}`.
@@ -95,6 +107,9 @@ pub fn build_sync_app_on(
     } = store;
     let client = liverc::LiveRcClient::new(liverc.client_config(usize::from(sync.concurrency)))
         .context("building the LiveRC client")?;
+    // Before any run: a report directory that cannot hold files is found
+    // now, not after an hour of fetching.
+    ensure_report_dir(&reports.report_dir)?;
     let report_writer = Arc::new(MarkdownReportWriter::new(MarkdownReportConfig {
         dir: reports.report_dir.clone(),
         retention_days: (reports.retention_days > 0).then_some(reports.retention_days),

@@ -10,7 +10,8 @@ use ingest_app::config::redact;
 /// The `db` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum DbCommand {
-    /// Create the database if needed and apply every pending migration.
+    /// Apply every pending migration. A SQLite file is created if missing; a
+    /// PostgreSQL database must exist already (`createdb NAME`).
     Migrate {
         #[command(flatten)]
         database: DatabaseConfig,

@@ -13,6 +13,44 @@ pub(crate) mod reports;
 pub(crate) mod sync;
 pub(crate) mod tracks;
 
+/// The embedded database `demo` writes to.
+pub(crate) const DEMO_DATABASE: &str = "data/demo.db";
+
+/// The database a read-only command (`tracks list`, `reports …`) reads:
+/// opened and migrated like any other, except that a SQLite file that does
+/// not exist is an error naming it (instead of a new empty database and
+/// "0 tracks"), with a pointer to the demo's database when that is there.
+pub(crate) async fn open_existing(
+    database: &ingest_app::config::DatabaseConfig,
+) -> anyhow::Result<ingest_store::Store> {
+    let url = database.url();
+    if let Some(path) = sqlite_file(&url)
+        && !path.exists()
+    {
+        let demo = std::path::Path::new(DEMO_DATABASE);
+        let hint = if database.database_url.is_none() && demo.exists() {
+            format!(
+                "; the demo's tracks are in {DEMO_DATABASE}: add --database-url sqlite://{DEMO_DATABASE}"
+            )
+        } else {
+            "; run a sync (or `ingest-cli db migrate`) first".to_owned()
+        };
+        anyhow::bail!("no database at {}{hint}", path.display());
+    }
+    let (store, _) = ingest_app::wiring::open_database(database).await?;
+    Ok(store)
+}
+
+/// The file of a `sqlite://PATH` or `sqlite:PATH` URL (none for
+/// `sqlite::memory:` or another backend).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
 /// Why a command failed, sorted by exit code.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CommandError {

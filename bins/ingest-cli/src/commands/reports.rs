@@ -20,6 +20,9 @@ pub(crate) enum ReportsCommand {
         /// At most this many.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Print JSON (one array of the archive's report summaries).
+        #[arg(long, conflicts_with = "files")]
+        json: bool,
         #[command(flatten)]
         from: ReportSource,
     },
@@ -55,12 +58,17 @@ const SEARCHED_RUNS: u32 = 10_000;
 
 pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match command {
-        ReportsCommand::List { limit, from } if from.files => {
+        ReportsCommand::List { limit, from, .. } if from.files => {
             list_report_files(&from.report_dir, limit, out)?;
         }
-        ReportsCommand::List { limit, from } => {
+        ReportsCommand::List { limit, from, json } => {
             let archive = open_archive(&from.database).await?;
             let reports = archive.list_reports(SOURCE_LIVERC, limit).await?;
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &reports)?;
+                writeln!(out)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             if reports.is_empty() {
                 // The demo's runs, say, are in its own database; the files
                 // are still worth showing.
@@ -158,8 +166,7 @@ fn show_report_file(which: &str, dir: &Path, out: &mut dyn Write) -> anyhow::Res
 async fn open_archive(
     database: &DatabaseConfig,
 ) -> anyhow::Result<std::sync::Arc<dyn ReportArchive>> {
-    let (store, _) = ingest_app::wiring::open_database(database).await?;
-    Ok(store.reports)
+    Ok(super::open_existing(database).await?.reports)
 }
 
 /// The one report `which` names among `(file name, run id)` pairs: by file

@@ -37,7 +37,7 @@ pub(crate) async fn run(command: TracksCommand, out: &mut dyn Write) -> anyhow::
         offset,
         database,
     } = command;
-    let repo = ingest_store::connect(&database.url()).await?;
+    let repo = super::open_existing(&database).await?.tracks;
     let tracks = repo
         .list_tracks(
             SOURCE_LIVERC,
