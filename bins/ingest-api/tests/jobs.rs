@@ -1083,3 +1083,68 @@ async fn progress_moves_by_dashboard_cancel_is_quick_and_the_eta_holds_across_re
     }
     assert!(checked >= 50, "{checked} ETAs checked");
 }
+
+/// `dryRun` through the API: the job runs and is recorded, its report says
+/// what would change, and no track is touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dry_run_job_reports_the_changes_and_stores_no_track() {
+    let sim = simulator(80, 1).await;
+    let db = TestDb::new().await;
+    let reports = tempfile::tempdir().expect("dir");
+    let app = machine(&db, &sim, &reports).await;
+    let api = Api::new(serve_api(&app).await);
+    let w = worker(
+        &app,
+        worker_config("w", Duration::from_secs(10), Duration::from_millis(200)),
+    )
+    .with_dry_run_service(app.dry_run_service.clone());
+    let (stop, handle) = spawn_worker(w);
+
+    let (status, body) = api
+        .post("/api/v1/tracks/sync", r#"{"metadata":"all"}"#)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let first = body["jobId"].as_str().expect("jobId").to_owned();
+    api.wait_for(&first, "the real run", status_is("succeeded"))
+        .await;
+
+    let site = sim.site();
+    site.add_tracks(3);
+    site.mutate_random(11, 5);
+    let before = final_state(&app).await;
+
+    let (status, body) = api
+        .post("/api/v1/tracks/sync", r#"{"metadata":"all","dryRun":true}"#)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["jobId"].as_str().expect("jobId").to_owned();
+    let done = api
+        .wait_for(&id, "the dry run", status_is("succeeded"))
+        .await;
+    assert_eq!(done["request"]["dryRun"], true, "{done}");
+    assert_eq!(done["tracksAdded"], 3, "what would be added: {done}");
+    let (status, _, report) = api.get(&format!("/api/v1/tracks/sync/{id}/report")).await;
+    assert_eq!(status, 200);
+    assert!(report.contains("Dry run: nothing was stored"), "{report}");
+    assert_eq!(final_state(&app).await, before, "no track touched");
+
+    // The real run then does what the dry run said.
+    let (status, body) = api
+        .post("/api/v1/tracks/sync", r#"{"metadata":"all"}"#)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let real = body["jobId"].as_str().expect("jobId").to_owned();
+    let real = api
+        .wait_for(&real, "the real run", status_is("succeeded"))
+        .await;
+    for key in [
+        "tracksAdded",
+        "tracksUpdated",
+        "tracksDeactivated",
+        "tracksReactivated",
+    ] {
+        assert_eq!(real[key], done[key], "{key}: {real} vs {done}");
+    }
+    stop.cancel();
+    handle.await.expect("worker stops");
+}

@@ -88,6 +88,7 @@ pub async fn run_in_foreground(
             concurrency: Some(options.concurrency),
             force: options.force,
             accept_drift: options.accept_drift.clone(),
+            dry_run: options.dry_run,
         },
         max_attempts: claim.max_attempts.max(1),
     };

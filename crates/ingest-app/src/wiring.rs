@@ -15,6 +15,9 @@ use crate::config::{
 /// Everything a sync needs, wired.
 pub struct SyncApp {
     pub service: Arc<TrackSyncService>,
+    /// The same service over a store that writes nothing, with metrics of
+    /// its own that no one exports: what dry-run jobs run on.
+    pub dry_run_service: Arc<TrackSyncService>,
     pub repository: Arc<dyn TrackRepository>,
     pub jobs: Arc<dyn ingest_core::JobQueue>,
     pub reports: Arc<dyn ingest_core::ReportArchive>,
@@ -102,6 +105,7 @@ pub fn build_sync_app_on(
 ) -> anyhow::Result<SyncApp> {
     let ingest_store::Store {
         tracks: store,
+        dry_run_tracks,
         reports: archive,
         jobs,
     } = store;
@@ -115,15 +119,24 @@ pub fn build_sync_app_on(
         retention_days: (reports.retention_days > 0).then_some(reports.retention_days),
         archive: Some(archive.clone()),
     }));
+    let geocoder = build_geocoder(geocode)?;
     let service = Arc::new(TrackSyncService::new(
         Arc::new(LiveRcSource::new(client.clone())),
         store.clone(),
         metrics.clone(),
         Arc::new(SystemClock),
-        build_geocoder(geocode)?,
+        geocoder.clone(),
+    ));
+    let dry_run_service = Arc::new(TrackSyncService::new(
+        Arc::new(LiveRcSource::new(client.clone())),
+        dry_run_tracks,
+        Arc::new(ingest_metrics::Metrics::new()),
+        Arc::new(SystemClock),
+        geocoder,
     ));
     Ok(SyncApp {
         service,
+        dry_run_service,
         repository: store,
         jobs,
         reports: archive,
@@ -174,7 +187,8 @@ pub fn build_worker(
         sync.options(ingest_core::Trigger::Api),
         worker.worker_config(sync),
         build_alert_hook(alerts, public_url)?,
-    ))
+    )
+    .with_dry_run_service(app.dry_run_service.clone()))
 }
 
 /// The alert hook of a worker, when a webhook is configured.

@@ -558,6 +558,7 @@
       body.concurrency = concurrency;
     }
     if ($('opt-force').checked) body.force = true;
+    if ($('opt-dry-run').checked) body.dryRun = true;
     const accept = acceptDriftChoice();
     if (accept.length > 0) body.acceptDrift = accept;
     const started = await postSync(body, (job) => (accept.length > 0
@@ -687,7 +688,7 @@
       attrs: { 'data-testid': 'run-row', 'data-job-id': job.jobId, 'data-status': job.status, 'data-outcome': shown },
     },
       timeCell(job.createdAt),
-      el('td', { text: job.trigger }),
+      el('td', { text: job.request && job.request.dryRun ? `${job.trigger} (dry run)` : job.trigger }),
       outcome,
       timeCell(job.completedAt),
       el('td', { className: 'num', text: formatDuration(job.durationSeconds) }),
@@ -1000,8 +1001,14 @@
         ? seconds(r.durationSeconds)
         : `${seconds(r.durationSeconds)} (bound at this politeness: ${seconds(bound)})`;
       const fragment = document.createDocumentFragment();
+      fragment.append(el('h2', { text: `Track sync report — run ${short}` }));
+      if (r.options && r.options.dryRun) {
+        fragment.append(el('p', {
+          className: 'notice',
+          text: 'Dry run: nothing was stored. This is what the run would have written.',
+        }));
+      }
       fragment.append(
-        el('h2', { text: `Track sync report — run ${short}` }),
         table([], [
           ['Run', code(r.runId)],
           ['Source', r.source],

@@ -179,6 +179,11 @@ pub(crate) struct SyncRequest {
     /// Deactivate even when the guard would refuse, and without the grace
     /// period. Default false.
     pub(crate) force: Option<bool>,
+    /// Run the whole sync and write the report of what would change
+    /// (additions, field changes, deactivations, the guards' decisions),
+    /// storing no track: every write is rolled back. The job and its report
+    /// are kept as usual, the report marked as a dry run. Default false.
+    pub(crate) dry_run: Option<bool>,
     /// Profile fields whose loss the markup-drift guard accepts this run
     /// (the page really dropped them): field names, or `all`. Default none.
     #[schema(value_type = Option<Vec<AcceptDriftField>>)]
@@ -267,6 +272,8 @@ pub(crate) struct JobRequestView {
     pub(crate) force: bool,
     /// Fields whose loss the drift guard was told to accept.
     pub(crate) accept_drift: Vec<String>,
+    /// A dry run: the report of what would change, nothing stored.
+    pub(crate) dry_run: bool,
 }
 
 /// A sync job: its state, progress and (once an attempt finished) counts.
@@ -354,6 +361,7 @@ impl JobView {
                 concurrency: job.request.concurrency,
                 force: job.request.force,
                 accept_drift: job.request.accept_drift.clone(),
+                dry_run: job.request.dry_run,
             },
             run_status: summary.map(|s| s.status.into()),
             tracks_added: count(|s| s.tracks_added),

@@ -48,6 +48,9 @@ pub async fn connect_with(
 #[derive(Clone)]
 pub struct Store {
     pub tracks: Arc<dyn TrackRepository>,
+    /// The same tracks, writing nothing (every batch and finish rolled
+    /// back): what a dry run's service stores into.
+    pub dry_run_tracks: Arc<dyn TrackRepository>,
     pub reports: Arc<dyn ReportArchive>,
     pub jobs: Arc<dyn JobQueue>,
 }
@@ -65,9 +68,11 @@ pub async fn open(url: &str) -> Result<Store, RepositoryError> {
 
 async fn open_with(url: &str, config: &StoreConfig) -> Result<Store, RepositoryError> {
     fn store<D: Driver>(repo: Repository<D>, jobs: Queue<D>) -> Store {
+        let dry_run_tracks = Arc::new(repo.clone().dry_run());
         let repo = Arc::new(repo);
         Store {
             tracks: repo.clone(),
+            dry_run_tracks,
             reports: repo,
             jobs: Arc::new(jobs),
         }
@@ -99,6 +104,7 @@ pub async fn open_dry_run(url: &str) -> Result<Store, RepositoryError> {
         let repo = Arc::new(repo.dry_run());
         Store {
             tracks: repo.clone(),
+            dry_run_tracks: repo.clone(),
             reports: repo,
             jobs: Arc::new(jobs),
         }

@@ -33,12 +33,15 @@ const PRUNE: &str = "DELETE FROM sync_reports WHERE finished_at < $1";
 const LATEST_FINISHED: &str = "SELECT run_id, source, file_name, status, trigger, started_at,
     finished_at, body, data
 FROM sync_reports WHERE source = $1 AND status IN ('succeeded', 'guard_refused')
+    AND file_name NOT LIKE '%-dry-run.md'
 ORDER BY finished_at DESC, run_id DESC LIMIT 1";
 
 /// The newest successful run's finish (the column itself, not `MAX()`, so
-/// each backend reads its own timestamp type).
+/// each backend reads its own timestamp type). A dry run (its report file
+/// ends `-dry-run.md`) stored nothing, so it is no success of the catalogue.
 const LAST_SUCCESS: &str = "SELECT finished_at FROM sync_reports
-WHERE source = $1 AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1";
+WHERE source = $1 AND status = 'succeeded' AND file_name NOT LIKE '%-dry-run.md'
+ORDER BY finished_at DESC LIMIT 1";
 
 fn archive_error(context: &str, e: impl std::fmt::Display) -> ReportError {
     ReportError::Archive(format!("{context}: {e}"))

@@ -83,6 +83,24 @@ impl Worker {
             }
         };
         let options = self.options_for(&job);
+        // A dry run stores into a repository that rolls every write back;
+        // the job itself (progress, outcome, report) is recorded as usual.
+        let service = if options.dry_run {
+            let Some(service) = self.dry_run_service.clone() else {
+                let outcome = JobOutcome::Finished {
+                    status: JobStatus::Failed,
+                    summary: None,
+                    error: Some("this worker was started without dry-run support".to_owned()),
+                };
+                return Attempt {
+                    result: self.record(&job, lease, outcome, None).await,
+                    summary: None,
+                };
+            };
+            service
+        } else {
+            self.service.clone()
+        };
         let cancel = CancelFlag::new();
         let ctx = RunContext {
             run_id: job.id,
@@ -111,8 +129,7 @@ impl Worker {
         // that dies (or whose task is aborted) stops renewing the lease at
         // the same instant it stops working, so the job passes on.
         let run = async {
-            let summary = self
-                .service
+            let summary = service
                 .run_sync_with(&options, &ctx, &writer, sink.as_ref())
                 .await;
             done.cancel();
@@ -184,6 +201,7 @@ impl Worker {
         }
         o.force = job.request.force;
         o.accept_drift = job.request.accept_drift.clone();
+        o.dry_run = job.request.dry_run;
         o
     }
 }

@@ -90,6 +90,9 @@ impl WorkerConfig {
 pub struct Worker {
     jobs: Arc<dyn JobQueue>,
     service: Arc<TrackSyncService>,
+    /// What a job asking for a dry run runs on (a store that writes
+    /// nothing); without it such a job fails, saying so.
+    dry_run_service: Option<Arc<TrackSyncService>>,
     report_writer: Arc<dyn ReportWriter>,
     /// Options from configuration; a job's request overrides mode,
     /// concurrency and force.
@@ -139,12 +142,21 @@ impl Worker {
         Self {
             jobs,
             service,
+            dry_run_service: None,
             report_writer,
             base_options,
             config,
             alerts,
             policy: OutcomePolicy::Queue,
         }
+    }
+
+    /// The same worker, running dry-run jobs on `service` (built over a
+    /// store that writes nothing: `ingest_store::Store::dry_run_tracks`).
+    #[must_use]
+    pub fn with_dry_run_service(mut self, service: Arc<TrackSyncService>) -> Self {
+        self.dry_run_service = Some(service);
+        self
     }
 
     /// The same worker recording outcomes by `policy`.

@@ -82,6 +82,10 @@ pub struct JobRequest {
     /// for every field); see `SyncOptions::accept_drift`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accept_drift: Vec<String>,
+    /// A dry run (`SyncOptions::dry_run`): the report of what would change,
+    /// nothing stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 fn default_metadata() -> MetadataMode {
@@ -95,6 +99,7 @@ impl Default for JobRequest {
             concurrency: None,
             force: false,
             accept_drift: Vec::new(),
+            dry_run: false,
         }
     }
 }

@@ -104,6 +104,7 @@ pub(crate) async fn enqueue_sync(
             concurrency: body.concurrency,
             force: body.force.unwrap_or(false),
             accept_drift: body.accept_drift.unwrap_or_default(),
+            dry_run: body.dry_run.unwrap_or(false),
         },
         // The queue requires at least one attempt.
         max_attempts: defaults.max_attempts.max(1),
