@@ -190,6 +190,7 @@ async fn sync_while_a_worker_holds_the_source(db: &TestDb) {
             concurrency: None,
             force: false,
             accept_drift: Vec::new(),
+            dry_run: false,
         },
         max_attempts: 3,
     })

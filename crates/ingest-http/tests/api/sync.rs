@@ -103,6 +103,7 @@ async fn enqueue_answers_202_with_the_job_and_its_location() {
                 concurrency: None,
                 force: false,
                 accept_drift: Vec::new(),
+                dry_run: false,
             },
             max_attempts: 4,
         }]
@@ -124,7 +125,7 @@ async fn enqueue_passes_the_options_and_the_cron_trigger() {
     assert_eq!(
         body["request"],
         serde_json::json!({"metadata": "all", "concurrency": 32, "force": true,
-            "acceptDrift": ["phone", "all"]})
+            "acceptDrift": ["phone", "all"], "dryRun": false})
     );
     assert_eq!(
         lock(&app.queue.enqueued)[0].request.accept_drift,

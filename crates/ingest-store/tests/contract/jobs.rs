@@ -35,6 +35,7 @@ fn new_job(source: &str, max_attempts: u32) -> NewJob {
             concurrency: Some(3),
             force: true,
             accept_drift: vec!["phone".into()],
+            dry_run: false,
         },
         max_attempts,
     }
