@@ -451,6 +451,7 @@ struct Stack {
     failing_slug: String,
     site: SiteHandle,
     archive: std::sync::Arc<dyn ingest_core::ReportArchive>,
+    jobs: std::sync::Arc<dyn ingest_core::JobQueue>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -492,6 +493,7 @@ async fn the_admin_page_runs_and_follows_a_sync_in_a_real_browser() {
         failing_slug,
         site: sim.site(),
         archive: app.reports.clone(),
+        jobs: app.jobs.clone(),
     };
 
     let driver = ChromeDriver::start(&driver_path).await;
@@ -982,6 +984,18 @@ async fn scenario(page: Page, stack: Stack) {
     page.until_text("active-status", |t| t == "cancelled").await;
     unreadable_report_is_explained(&page, &queued_id).await;
 
+    // ---- 9b. Many runs: pages, a filter, a permalink; the token folded.
+    let elsewhere = format!("{}/admin", stack.kill_switch_base);
+    runs_paging_filter_and_permalink(
+        &page,
+        &stack.base,
+        &elsewhere,
+        &stack.api,
+        &stack.jobs,
+        &job_id,
+    )
+    .await;
+
     // ---- 10. The kill switch: 503 explained, nothing enqueued.
     let jobs_before = stack.api.get("/api/v1/tracks/sync?limit=50").await["items"]
         .as_array()
@@ -1011,6 +1025,112 @@ async fn scenario(page: Page, stack: Stack) {
         "the browser scenario took {:?}",
         started.elapsed()
     );
+}
+
+/// 24 more runs (cancelled ones, inserted through the queue): the list shows
+/// 20 a page and pages on; the outcome filter shows only what it names; a
+/// run's address (`/admin#/runs/{id}`) opens its report on a fresh load;
+/// and a working token folds its panel to one line.
+async fn runs_paging_filter_and_permalink(
+    page: &Page,
+    base: &str,
+    elsewhere: &str,
+    api: &Api,
+    jobs: &std::sync::Arc<dyn ingest_core::JobQueue>,
+    first_job: &str,
+) {
+    for n in 0..24 {
+        let new = ingest_core::NewJob {
+            source: format!("paging-{n}"),
+            trigger: Trigger::Api,
+            request: ingest_core::JobRequest::default(),
+            max_attempts: 1,
+        };
+        // Inserted already running under a lease, so no worker claims it,
+        // then recorded cancelled.
+        let claimed = jobs
+            .start_claimed(&new, "paging-test", Duration::from_secs(30))
+            .await
+            .expect("start");
+        jobs.finish(
+            &claimed.lease,
+            &ingest_core::JobOutcome::Finished {
+                status: ingest_core::JobStatus::Cancelled,
+                summary: None,
+                error: Some("cancelled by the paging test".to_owned()),
+            },
+        )
+        .await
+        .expect("finish");
+    }
+    let total = api.get("/api/v1/tracks/sync?limit=200").await["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(total > 20, "more than a page: {total} runs");
+
+    page.client
+        .goto(&format!("{base}/admin"))
+        .await
+        .expect("reload /admin");
+    page.until_text("connection", |t| t == "Connected").await;
+    assert!(
+        !page.visible("token-form").await,
+        "the token panel is folded"
+    );
+    assert!(page.visible("token-change").await);
+    let rows = || async {
+        page.js(
+            "return document.querySelectorAll(\"tr[data-testid='run-row']\").length;",
+            vec![],
+        )
+        .await
+    };
+    assert_eq!(rows().await, json!(20), "20 runs a page");
+    let first_page = page.until_text("runs-page", |t| !t.is_empty()).await;
+    assert_eq!(first_page, format!("1–20 of {total}"));
+    page.click_id("runs-next").await;
+    page.until_text("runs-page", |t| t.starts_with("21–")).await;
+    page.click_id("runs-prev").await;
+    page.until_text("runs-page", |t| t.starts_with("1–")).await;
+
+    // Only succeeded runs: the first run is among them, no cancelled one.
+    page.js(
+        "const s = document.getElementById('runs-filter'); s.value = 'succeeded'; \
+         s.dispatchEvent(new Event('change'));",
+        vec![],
+    )
+    .await;
+    let outcomes = page
+        .js(
+            "return Array.from(document.querySelectorAll(\"tr[data-testid='run-row']\")).map(r => r.dataset.outcome);",
+            vec![],
+        )
+        .await;
+    let outcomes: Vec<String> = serde_json::from_value(outcomes).expect("outcomes");
+    assert!(!outcomes.is_empty(), "a succeeded run is shown");
+    assert!(outcomes.iter().all(|o| o == "succeeded"), "{outcomes:?}");
+
+    // The permalink, opened as a fresh page.
+    let link = format!("{base}/admin#/runs/{first_job}");
+    page.client.goto(elsewhere).await.expect("elsewhere");
+    page.client.goto(&link).await.expect("open the permalink");
+    page.until("the linked run's report", STEP, async || {
+        page.visible("report-panel").await.then_some(())
+    })
+    .await;
+    let report = page.text("report-body").await;
+    assert!(
+        report.contains(first_job),
+        "the linked run's report: {report}"
+    );
+    if let Ok(path) = std::env::var("MRE_ADMIN_SCREENSHOT") {
+        let png = page.client.screenshot().await.expect("screenshot");
+        std::fs::write(
+            std::path::Path::new(&path).with_extension("permalink.png"),
+            png,
+        )
+        .expect("write the screenshot");
+    }
 }
 
 /// The site drops the phone of every track that shows one (and one track

@@ -18,7 +18,9 @@
   const TOKEN_KEY = 'mre.admin.token';
   const API = '/api/v1/tracks';
   const POLL_MS = 1000;
-  const RUNS_LIMIT = 20;
+  // The runs fetched at once (the API's maximum), shown a page at a time.
+  const RUNS_LIMIT = 200;
+  const RUNS_PAGE = 20;
   // ingest_core::MAX_CONCURRENCY (a test in ingest-http keeps them equal).
   const MAX_CONCURRENCY = 32;
   const QUALITY_RUNS = 10;
@@ -185,6 +187,7 @@
   function askForToken(message) {
     forgetToken();
     stopPolling();
+    foldTokenPanel(false);
     const node = $('auth-error');
     node.textContent = message;
     show(node, true);
@@ -594,7 +597,40 @@
 
   // ------------------------------------------------------- run list ---
 
-  const runs_state = { jobs: new Map() };
+  const runs_state = { jobs: new Map(), items: [], page: 0, filter: 'all' };
+
+  /** Whether a run belongs under the outcome filter `filter`. */
+  function matchesFilter(job, filter) {
+    const shown = outcomeOf(job);
+    switch (filter) {
+      case 'active': return isActive(job);
+      case 'succeeded': return shown === 'succeeded';
+      case 'cancelled': return shown === 'cancelled';
+      case 'problems': return !isActive(job) && !['succeeded', 'cancelled'].includes(shown);
+      default: return true;
+    }
+  }
+
+  /** The current page of the filtered runs, and the pager under it. */
+  function renderRuns() {
+    const body = $('runs-body');
+    body.replaceChildren();
+    const shown = runs_state.items.filter((job) => matchesFilter(job, runs_state.filter));
+    const pages = Math.max(1, Math.ceil(shown.length / RUNS_PAGE));
+    runs_state.page = Math.min(runs_state.page, pages - 1);
+    const first = runs_state.page * RUNS_PAGE;
+    const page = shown.slice(first, first + RUNS_PAGE);
+    for (const job of page) body.append(...runRows(job));
+    const empty = $('runs-empty');
+    empty.textContent = runs_state.items.length === 0 ? 'No runs yet.' : 'No run has this outcome.';
+    show(empty, page.length === 0);
+    $('runs-page').textContent = shown.length === 0
+      ? ''
+      : `${formatCount(first + 1)}–${formatCount(first + page.length)} of ${formatCount(shown.length)}`;
+    $('runs-prev').disabled = runs_state.page === 0;
+    $('runs-next').disabled = runs_state.page >= pages - 1;
+    body.dataset.loaded = String(Date.now());
+  }
 
   async function loadRuns() {
     let list;
@@ -605,15 +641,11 @@
       return false;
     }
     setConnection('connected', 'Connected');
-    const body = $('runs-body');
-    body.replaceChildren();
+    foldTokenPanel(true);
     runs_state.jobs.clear();
-    for (const job of list.items) {
-      runs_state.jobs.set(job.jobId, job);
-      body.append(...runRows(job));
-    }
-    show($('runs-empty'), list.items.length === 0);
-    body.dataset.loaded = String(Date.now());
+    runs_state.items = list.items;
+    for (const job of list.items) runs_state.jobs.set(job.jobId, job);
+    renderRuns();
     // A run already active (started elsewhere, or before a reload): follow it.
     const active = list.items.find(isActive);
     if (active && !follow_state.jobId) follow(active.jobId);
@@ -663,7 +695,18 @@
 
     const actions = el('td', { className: 'actions-cell' });
     if (!isActive(job) && (job.reportUrl || job.runStatus !== null)) {
-      actions.append(button('Report', 'run-report', () => openReport(job), `Show the report of the run created ${formatTime(job.createdAt)}`));
+      // A permalink: the address of the run's view, which the page opens
+      // on load and on every change of the fragment.
+      const link = el('a', {
+        className: 'link-button small',
+        text: 'Report',
+        attrs: {
+          href: runLink(job.jobId),
+          'data-testid': 'run-report',
+          title: `Show the report of the run created ${formatTime(job.createdAt)} (a link to keep)`,
+        },
+      });
+      actions.append(link);
     }
     if (job.status === 'failed' || job.status === 'cancelled') {
       actions.append(button('Resume', 'run-resume', () => resumeJob(job.jobId)));
@@ -777,6 +820,34 @@
       cell.append(toggle, details);
     }
     return el('tr', { className: 'problems', attrs: { 'data-testid': 'run-problems', 'data-job-id': job.jobId } }, cell);
+  }
+
+  // ------------------------------------------------------ permalinks ---
+
+  /** The page's address of a run's view: `/admin#/runs/{jobId}`. */
+  const runLink = (jobId) => `#/runs/${encodeURIComponent(jobId)}`;
+  const RUN_LINK = /^#\/runs\/([0-9a-fA-F-]{36})$/;
+
+  /** Open the run the address names, if it names one. */
+  async function openLinkedRun() {
+    const match = RUN_LINK.exec(window.location.hash);
+    if (!match || !getToken()) return;
+    const jobId = match[1].toLowerCase();
+    let job = runs_state.jobs.get(jobId);
+    if (!job) {
+      try {
+        job = await api(jobUrl(jobId));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          showError(`There is no run ${jobId} (it may have been pruned).`);
+          return;
+        }
+        handleError(err, 'Loading the run');
+        return;
+      }
+    }
+    await openReport(job);
+    $('report-panel').scrollIntoView({ block: 'start' });
   }
 
   // --------------------------------------------------------- report ---
@@ -1371,13 +1442,23 @@
 
   // ---------------------------------------------------------- wiring ---
 
+  /** Once a token works, the panel folds to one line and a button. */
+  function foldTokenPanel(folded) {
+    show($('token-form'), !folded);
+    show($('token-change'), folded);
+    $('token-panel').classList.toggle('folded', folded);
+  }
+
   async function signedIn() {
     show($('auth-error'), false);
     const state = $('token-state');
     state.textContent = 'A token is set for this tab.';
     show(state, true);
     setConnection('pending', 'Checking token…');
-    if (await loadRuns()) loadQuality();
+    if (await loadRuns()) {
+      loadQuality();
+      openLinkedRun();
+    }
   }
 
   function init() {
@@ -1395,11 +1476,30 @@
       setToken(token);
       signedIn();
     });
+    $('token-change').addEventListener('click', () => {
+      foldTokenPanel(false);
+      $('token-input').focus();
+    });
+    $('runs-filter').addEventListener('change', (event) => {
+      runs_state.filter = event.target.value;
+      runs_state.page = 0;
+      renderRuns();
+    });
+    $('runs-prev').addEventListener('click', () => {
+      runs_state.page = Math.max(0, runs_state.page - 1);
+      renderRuns();
+    });
+    $('runs-next').addEventListener('click', () => {
+      runs_state.page += 1;
+      renderRuns();
+    });
+    window.addEventListener('hashchange', openLinkedRun);
     $('token-forget').addEventListener('click', () => {
       forgetToken();
       stopPolling();
       $('token-input').value = '';
       show($('token-state'), false);
+      foldTokenPanel(false);
       setConnection('signed-out', 'Not signed in');
       $('start-sync').disabled = false;
     });
@@ -1429,6 +1529,10 @@
       show($('report-panel'), false);
       $('report-body').replaceChildren();
       report_state.job = null;
+      // The address no longer names a run.
+      if (RUN_LINK.test(window.location.hash)) {
+        history.replaceState(null, '', window.location.pathname + window.location.search);
+      }
     });
     $('report-download').addEventListener('click', downloadMarkdown);
     if (getToken()) signedIn();
