@@ -1086,6 +1086,55 @@ async fn runs_paging_filter_and_permalink(
         .await
     };
     assert_eq!(rows().await, json!(20), "20 runs a page");
+
+    // The trends: one dot a finished run, drawn as SVG in the page.
+    let finished = api.get("/api/v1/tracks/sync?limit=200").await["items"]
+        .as_array()
+        .map_or(0, |items| {
+            items
+                .iter()
+                .filter(|j| !j["runStatus"].is_null() && j["durationSeconds"].as_f64() > Some(0.0))
+                .count()
+        });
+    assert!(finished >= 2, "{finished} finished runs");
+    let dots = |chart: &'static str| async move {
+        page.js(
+            &format!("return document.querySelectorAll('#{chart} svg circle').length;"),
+            vec![],
+        )
+        .await
+    };
+    page.until("the trends", STEP, async || {
+        (dots("chart-completeness").await.as_u64() >= Some(1)).then_some(())
+    })
+    .await;
+    assert_eq!(dots("chart-duration").await, json!(finished));
+    assert_eq!(dots("chart-rate").await, json!(finished));
+    let caption = page
+        .js(
+            "return document.querySelector('#chart-rate figcaption').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        caption
+            .as_str()
+            .is_some_and(|c| c.starts_with("Pages per second: ") && c.ends_with("/s")),
+        "{caption}"
+    );
+    if let Ok(path) = std::env::var("MRE_ADMIN_SCREENSHOT") {
+        page.js(
+            "document.getElementById('trends-panel').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        let png = page.client.screenshot().await.expect("screenshot");
+        std::fs::write(
+            std::path::Path::new(&path).with_extension("trends.png"),
+            png,
+        )
+        .expect("write the screenshot");
+    }
     let first_page = page.until_text("runs-page", |t| !t.is_empty()).await;
     assert_eq!(first_page, format!("1–20 of {total}"));
     page.click_id("runs-next").await;

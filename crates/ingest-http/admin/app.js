@@ -597,7 +597,7 @@
 
   // ------------------------------------------------------- run list ---
 
-  const runs_state = { jobs: new Map(), items: [], page: 0, filter: 'all' };
+  const runs_state = { jobs: new Map(), items: [], page: 0, filter: 'all', quality: null };
 
   /** Whether a run belongs under the outcome filter `filter`. */
   function matchesFilter(job, filter) {
@@ -646,6 +646,7 @@
     runs_state.items = list.items;
     for (const job of list.items) runs_state.jobs.set(job.jobId, job);
     renderRuns();
+    drawTrends();
     // A run already active (started elsewhere, or before a reload): follow it.
     const active = list.items.find(isActive);
     if (active && !follow_state.jobId) follow(active.jobId);
@@ -820,6 +821,76 @@
       cell.append(toggle, details);
     }
     return el('tr', { className: 'problems', attrs: { 'data-testid': 'run-problems', 'data-job-id': job.jobId } }, cell);
+  }
+
+  // ---------------------------------------------------------- charts ---
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  function svg(tag, attrs = {}, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  /**
+   * A small line chart of `points` ({ label, value, title }), drawn as SVG
+   * nodes in `figure` with its caption: one dot a run (its title the run's
+   * figure), the highest and lowest values on the axis, the newest value
+   * in the caption.
+   */
+  function lineChart(figure, caption, points, format) {
+    figure.replaceChildren();
+    const [width, height, pad] = [320, 120, 24];
+    const values = points.map((p) => p.value);
+    const newest = points.length ? format(values[values.length - 1]) : '—';
+    figure.append(el('figcaption', { text: `${caption}: ${newest}` }));
+    if (points.length === 0) {
+      figure.append(el('p', { className: 'hint', text: 'No finished run yet.' }));
+      return;
+    }
+    const [lo, hi] = [Math.min(...values), Math.max(...values)];
+    const span = hi - lo || 1;
+    const x = (i) => pad + (points.length === 1 ? (width - 2 * pad) / 2 : (i * (width - 2 * pad)) / (points.length - 1));
+    const y = (v) => height - pad - ((v - lo) / span) * (height - 2 * pad);
+    const chart = svg('svg', {
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'img',
+      'aria-label': `${caption}, ${points.length} runs, from ${format(lo)} to ${format(hi)}`,
+    });
+    chart.append(
+      svg('line', { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, class: 'axis' }),
+      svg('text', { x: 2, y: pad - 8, class: 'tick' }, document.createTextNode(format(hi))),
+      svg('text', { x: 2, y: height - 6, class: 'tick' }, document.createTextNode(format(lo))),
+      svg('polyline', { points: points.map((p, i) => `${x(i)},${y(p.value)}`).join(' '), class: 'line' }),
+    );
+    points.forEach((p, i) => {
+      chart.append(svg('circle', { cx: x(i), cy: y(p.value), r: 3, class: 'dot', 'data-testid': 'chart-point' },
+        svg('title', {}, document.createTextNode(`${p.label}: ${format(p.value)}`))));
+    });
+    figure.append(chart);
+  }
+
+  /** Duration and pages per second from the runs, completeness from the quality history. */
+  function drawTrends() {
+    const quality = runs_state.quality;
+    const finished = runs_state.items
+      .filter((job) => !isActive(job) && job.runStatus && job.durationSeconds > 0)
+      .slice(0, 30)
+      .reverse();
+    const label = (job) => formatTime(job.completedAt || job.createdAt);
+    lineChart($('chart-duration'), 'Run duration', finished.map((job) => ({ label: label(job), value: job.durationSeconds })), formatDuration);
+    lineChart($('chart-rate'), 'Pages per second', finished.map((job) => ({
+      label: label(job), value: (job.dashboardsFetched || 0) / job.durationSeconds,
+    })), (v) => `${v.toFixed(1)}/s`);
+    if (quality) {
+      const runs = quality.runs.slice().reverse();
+      lineChart($('chart-completeness'), 'Completeness (mean of the fields)', runs.map((run) => ({
+        label: formatTime(run.finishedAt),
+        value: QUALITY_FIELDS.reduce((sum, f) => sum + run.completeness[f], 0) / QUALITY_FIELDS.length,
+      })), (v) => `${v.toFixed(1)}%`);
+    }
   }
 
   // ------------------------------------------------------ permalinks ---
@@ -1403,6 +1474,8 @@
       handleError(err, 'Loading the quality figures');
       return;
     }
+    runs_state.quality = history;
+    drawTrends();
     const body = $('quality-body');
     body.replaceChildren();
     history.runs.forEach((run, index) => {

@@ -304,6 +304,9 @@ pub(crate) struct JobView {
     pub(crate) tracks_deactivated: u64,
     pub(crate) tracks_reactivated: u64,
     pub(crate) metadata_failures: u64,
+    /// Dashboards fetched in full (not 304) by the last finished attempt:
+    /// with `durationSeconds`, the run's pages per second.
+    pub(crate) dashboards_fetched: u64,
     /// Tracks missing from the catalogue, not yet deactivated (grace period).
     pub(crate) tracks_pending_deactivation: u64,
     /// Profile fields the markup-drift guard held (kept as stored for every
@@ -369,6 +372,7 @@ impl JobView {
             tracks_deactivated: count(|s| s.tracks_deactivated),
             tracks_reactivated: count(|s| s.tracks_reactivated),
             tracks_pending_deactivation: count(|s| s.tracks_pending_deactivation),
+            dashboards_fetched: count(|s| s.metadata_fetched),
             drift_held_fields: summary
                 .map(|s| {
                     s.drift
