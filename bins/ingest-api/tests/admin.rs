@@ -1180,6 +1180,70 @@ async fn runs_paging_filter_and_permalink(
         )
         .expect("write the screenshot");
     }
+
+    // The track browser: a track whose phone the held run's acceptance
+    // cleared, found by a piece of its name, and its history.
+    let tracks = api.get("/api/v1/tracks?limit=50").await;
+    let mut changed = None;
+    for track in tracks["items"].as_array().expect("tracks") {
+        let slug = track["slug"].as_str().expect("slug");
+        let history = api.get(&format!("/api/v1/tracks/{slug}/history")).await;
+        if history["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            changed = Some((track.clone(), history));
+            break;
+        }
+    }
+    let (track, history) = changed.expect("a track with a recorded change");
+    let name = track["name"].as_str().expect("name");
+    let slug = track["slug"].as_str().expect("slug").to_owned();
+    let piece: String = name.chars().skip(1).take(8).collect();
+    page.type_into("track-search", &piece).await;
+    page.click_id("track-search-go").await;
+    let row = format!("tr[data-testid='track-row'][data-slug='{slug}']");
+    page.until("the track in the results", STEP, async || {
+        let found = page
+            .js(
+                &format!("return document.querySelector(\"{row}\") !== null;"),
+                vec![],
+            )
+            .await;
+        (found == json!(true)).then_some(())
+    })
+    .await;
+    page.click_css(&format!("{row} [data-testid='track-history-open']"))
+        .await;
+    page.until_text("track-history-title", |t| t.contains("newest first"))
+        .await;
+    let fields = page
+        .js(
+            "return Array.from(document.querySelectorAll(\"[data-testid='track-change']\")).map(li => li.dataset.field);",
+            vec![],
+        )
+        .await;
+    let expected: Vec<Value> = history["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        Value::Array(expected),
+        "the page lists the API's history"
+    );
+    if let Ok(path) = std::env::var("MRE_ADMIN_SCREENSHOT") {
+        page.js(
+            "document.getElementById('tracks-panel').scrollIntoView();",
+            vec![],
+        )
+        .await;
+        let png = page.client.screenshot().await.expect("screenshot");
+        std::fs::write(
+            std::path::Path::new(&path).with_extension("tracks.png"),
+            png,
+        )
+        .expect("write the screenshot");
+    }
 }
 
 /// The site drops the phone of every track that shows one (and one track

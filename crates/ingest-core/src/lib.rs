@@ -50,7 +50,7 @@ pub use ports::report::{
 };
 pub use ports::repository::{
     BatchCheckpoint, BatchOutcome, FinishOutcome, FinishRun, RepositoryError, SyncState,
-    TrackQuery, TrackRepository, UpsertBatch,
+    TrackChange, TrackQuery, TrackRepository, UpsertBatch,
 };
 pub use ports::source::{
     DashboardOutcome, SourceCatalogue, SourceEntry, SourceError, SourceErrorClass, SourceStats,

@@ -392,6 +392,35 @@ impl TrackRepository for MemRepo {
             .filter(|t| !active_only || t.is_active)
             .count() as u64)
     }
+
+    /// The operator's browser; the service never searches.
+    async fn search_tracks(
+        &self,
+        _source: &str,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredTrack>, RepositoryError> {
+        let text = text.to_lowercase();
+        Ok(self
+            .rows
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|t| t.catalogue.name.to_lowercase().contains(&text))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    /// This repository keeps no change rows: no history.
+    async fn track_history(
+        &self,
+        _source: &str,
+        _slug: &str,
+        _limit: u32,
+    ) -> Result<Vec<ingest_core::TrackChange>, RepositoryError> {
+        Ok(Vec::new())
+    }
 }
 
 struct Harness {

@@ -893,6 +893,64 @@
     }
   }
 
+  // ---------------------------------------------------------- tracks ---
+
+  async function searchTracks(event) {
+    event.preventDefault();
+    clearMessages();
+    const text = $('track-search').value.trim();
+    if (!text) {
+      $('track-search').focus();
+      return;
+    }
+    let page;
+    try {
+      page = await api(`${API}?q=${encodeURIComponent(text)}&limit=100`);
+    } catch (err) {
+      handleError(err, 'Searching the tracks');
+      return;
+    }
+    const body = $('tracks-body');
+    body.replaceChildren();
+    show($('track-history'), false);
+    for (const track of page.items) {
+      body.append(el('tr', { attrs: { 'data-testid': 'track-row', 'data-slug': track.slug } },
+        el('td', { text: track.name }),
+        el('td', {}, el('code', { text: track.slug })),
+        el('td', { text: track.city || '—' }),
+        el('td', { text: track.state || '—' }),
+        el('td', { text: track.countryCode || track.country || '—' }),
+        el('td', { text: track.isActive ? 'yes' : 'no' }),
+        el('td', { className: 'actions-cell' },
+          button('History', 'track-history-open', () => showHistory(track), `Changes of ${track.name}`))));
+    }
+    show($('tracks-table'), page.items.length > 0);
+    show($('tracks-empty'), page.items.length === 0);
+  }
+
+  async function showHistory(track) {
+    let history;
+    try {
+      history = await api(`${API}/${encodeURIComponent(track.slug)}/history`);
+    } catch (err) {
+      handleError(err, 'Loading the track history');
+      return;
+    }
+    const n = history.items.length;
+    $('track-history-title').textContent = `${track.name}: ${n === 0 ? 'no recorded change' : `${formatCount(n)} change${n === 1 ? '' : 's'}, newest first`}`;
+    const list = $('track-history-list');
+    list.replaceChildren();
+    for (const change of history.items) {
+      list.append(el('li', { attrs: { 'data-testid': 'track-change', 'data-field': change.field } },
+        el('span', { className: 'when', text: formatTime(change.changedAt) }), ' ',
+        el('strong', { text: change.field }), ': ',
+        el('span', { className: 'old', text: change.oldValue ?? '(none)' }), ' → ',
+        el('span', { className: 'new', text: change.newValue ?? '(none)' }), ' ',
+        el('a', { className: 'run-link', text: 'run', attrs: { href: runLink(change.runId), title: 'The run that made the change' } })));
+    }
+    show($('track-history'), true);
+  }
+
   // ------------------------------------------------------ permalinks ---
 
   /** The page's address of a run's view: `/admin#/runs/{jobId}`. */
@@ -1549,6 +1607,7 @@
       setToken(token);
       signedIn();
     });
+    $('track-search-form').addEventListener('submit', searchTracks);
     $('token-change').addEventListener('click', () => {
       foldTokenPanel(false);
       $('token-input').focus();

@@ -510,6 +510,39 @@ pub(crate) struct TrackPage {
     pub(crate) offset: u32,
 }
 
+/// One recorded change of a track's profile field.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TrackChangeView {
+    /// The run (job) that made the change.
+    pub(crate) run_id: Uuid,
+    /// The profile field (`phone`, `city`, `is_active`, …).
+    pub(crate) field: String,
+    pub(crate) old_value: Option<String>,
+    pub(crate) new_value: Option<String>,
+    pub(crate) changed_at: DateTime<Utc>,
+}
+
+impl From<core::TrackChange> for TrackChangeView {
+    fn from(c: core::TrackChange) -> Self {
+        Self {
+            run_id: c.run_id,
+            field: c.field,
+            old_value: c.old_value,
+            new_value: c.new_value,
+            changed_at: c.changed_at,
+        }
+    }
+}
+
+/// A track's change history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TrackHistory {
+    pub(crate) slug: String,
+    pub(crate) items: Vec<TrackChangeView>,
+}
+
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ProbeStatus {

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ingest_core::{
     BatchOutcome, DeactivatedTrack, FinishOutcome, FinishRun, PendingDeactivation, RepositoryError,
-    StoredTrack, SyncState, TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
+    StoredTrack, SyncState, TrackChange, TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
 };
 use uuid::Uuid;
 
@@ -95,6 +95,34 @@ ORDER BY tr.source_track_slug LIMIT $2 OFFSET $3",
 
 static LIST_ACTIVE: LazyLock<String> = LazyLock::new(|| list_sql(" AND tr.is_active"));
 static LIST_ALL: LazyLock<String> = LazyLock::new(|| list_sql(""));
+
+/// The track browser's search: `$2` is the lower-cased text as a LIKE
+/// pattern (`%text%`, its own `%`, `_` and `\\` escaped), `$3` the limit.
+static SEARCH: LazyLock<String> = LazyLock::new(|| {
+    let like = |col: &str| format!("lower(COALESCE(tr.{col}, '')) LIKE $2 ESCAPE '\\'");
+    format!(
+        "SELECT {} FROM {TRACKS_WITH_SEEN}
+WHERE tr.source = $1 AND ({})
+ORDER BY lower(tr.name), tr.source_track_slug LIMIT $3",
+        stored_track_select(),
+        [
+            "name",
+            "source_track_slug",
+            "city",
+            "state",
+            "country",
+            "country_code"
+        ]
+        .map(like)
+        .join(" OR ")
+    )
+});
+
+/// A track's recorded changes, newest first (`$1` source, `$2` slug, `$3`
+/// limit).
+const HISTORY: &str = "SELECT run_id, field, old_value, new_value, changed_at
+FROM track_changes WHERE source = $1 AND slug = $2
+ORDER BY changed_at DESC, id DESC LIMIT $3";
 
 const COUNT_ACTIVE: &str = "SELECT count(*) AS n FROM tracks WHERE source = $1 AND is_active";
 const COUNT_ALL: &str = "SELECT count(*) AS n FROM tracks WHERE source = $1";
@@ -495,6 +523,64 @@ impl<D: Driver> TrackRepository for Repository<D> {
             .await
             .map_err(ctx::<D>("list_tracks"))?;
         rows.iter().map(row::stored_track).collect()
+    }
+
+    async fn search_tracks(
+        &self,
+        source: &str,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredTrack>, RepositoryError> {
+        let escaped: String = text
+            .trim()
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let args = vec![
+            Arg::Text(source),
+            Arg::Text(&pattern),
+            Arg::Int(i64::from(limit)),
+        ];
+        let rows = self
+            .db
+            .read_all(SEARCH.as_str(), args)
+            .await
+            .map_err(ctx::<D>("search_tracks"))?;
+        rows.iter().map(row::stored_track).collect()
+    }
+
+    async fn track_history(
+        &self,
+        source: &str,
+        slug: &str,
+        limit: u32,
+    ) -> Result<Vec<TrackChange>, RepositoryError> {
+        let args = vec![
+            Arg::Text(source),
+            Arg::Text(slug),
+            Arg::Int(i64::from(limit)),
+        ];
+        let rows = self
+            .db
+            .read_all(HISTORY, args)
+            .await
+            .map_err(ctx::<D>("track_history"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrackChange {
+                    run_id: r.uuid("run_id")?,
+                    field: r.text("field")?,
+                    old_value: r.opt_text("old_value")?,
+                    new_value: r.opt_text("new_value")?,
+                    changed_at: r.time("changed_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn count_tracks(&self, source: &str, active_only: bool) -> Result<u64, RepositoryError> {

@@ -70,6 +70,8 @@ contract!(
     sources_are_separate,
     empty_batch_does_nothing,
     batch_of_1090_rows_in_one_call,
+    search_finds_by_name_place_and_slug,
+    track_history_lists_a_track_s_changes_newest_first,
     ],
     jobs: [
     jobs_enqueue_get_and_list,

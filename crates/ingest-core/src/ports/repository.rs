@@ -148,6 +148,16 @@ pub struct TrackQuery {
     pub offset: u32,
 }
 
+/// One recorded change of a track's profile field (`track_changes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackChange {
+    pub run_id: RunId,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
 /// The tracks table and its history, as the core sees them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
@@ -185,6 +195,25 @@ pub trait TrackRepository: Send + Sync {
     ) -> Result<Vec<StoredTrack>, RepositoryError>;
 
     /// How many tracks of `source` there are (active only, or all).
+    /// Tracks of `source` (inactive ones too) whose name, slug, city,
+    /// state, country or country code contains `text`, ignoring ASCII case;
+    /// ordered by name, at most `limit`. For the operator's track browser.
+    async fn search_tracks(
+        &self,
+        source: &str,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredTrack>, RepositoryError>;
+
+    /// The recorded profile changes of one track, newest first, at most
+    /// `limit` (empty for an unknown slug).
+    async fn track_history(
+        &self,
+        source: &str,
+        slug: &str,
+        limit: u32,
+    ) -> Result<Vec<TrackChange>, RepositoryError>;
+
     async fn count_tracks(&self, source: &str, active_only: bool) -> Result<u64, RepositoryError>;
 
     /// How many active tracks of `source` carry each field. The default pages

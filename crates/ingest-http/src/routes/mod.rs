@@ -31,6 +31,7 @@ pub(crate) fn documented() -> OpenApiRouter<Shared> {
         .routes(routes!(sync::resume_job))
         .routes(routes!(sync::cancel_job))
         .routes(routes!(tracks::list_tracks))
+        .routes(routes!(tracks::track_history))
         .routes(routes!(quality::quality_history))
         .routes(routes!(probes::healthz))
         .routes(routes!(probes::readyz))

@@ -99,7 +99,9 @@ async fn every_protected_route_of_the_document_refuses_anonymous_calls() {
                 s.iter()
                     .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
             });
-            let uri = path.replace("{jobId}", &id.to_string());
+            let uri = path
+                .replace("{jobId}", &id.to_string())
+                .replace("{slug}", "some-track");
             let method: Method = method.to_uppercase().parse().expect("method");
             let res = app.anon(method.clone(), &uri).send().await;
             if public {
@@ -114,7 +116,7 @@ async fn every_protected_route_of_the_document_refuses_anonymous_calls() {
             }
         }
     }
-    assert_eq!(checked, 8, "every /api/v1 operation is protected");
+    assert_eq!(checked, 9, "every /api/v1 operation is protected");
 }
 
 #[tokio::test]

@@ -89,6 +89,7 @@ async fn openapi_lists_every_route_with_bearer_security() {
         ("POST", "/api/v1/tracks/sync/{jobId}/cancel"),
         ("GET", "/api/v1/tracks"),
         ("GET", "/api/v1/tracks/quality"),
+        ("GET", "/api/v1/tracks/{slug}/history"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),

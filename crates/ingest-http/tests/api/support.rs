@@ -20,8 +20,8 @@ use ingest_core::{
     ArchivedReport, ArchivedReportSummary, BatchOutcome, CatalogueFields, Checkpoint, ClaimedJob,
     Clock, FinishOutcome, FinishRun, GeoPoint, Heartbeat, HttpValidators, Job, JobError, JobId,
     JobOutcome, JobProgress, JobQueue, JobStatus, Lease, NewJob, QueueStats, ReportArchive,
-    ReportError, RepositoryError, RunId, StoredTrack, SyncState, TrackProfile, TrackQuery,
-    TrackRepository, TrackSnapshot, UpsertBatch,
+    ReportError, RepositoryError, RunId, StoredTrack, SyncState, TrackChange, TrackProfile,
+    TrackQuery, TrackRepository, TrackSnapshot, UpsertBatch,
 };
 use ingest_http::{AdminTokens, ApiState, HttpMetrics, JobDefaults, MetricsEndpoint, QueueMetrics};
 use prometheus_client::registry::Registry;
@@ -379,6 +379,51 @@ impl TrackRepository for FakeTracks {
     async fn count_tracks(&self, source: &str, active_only: bool) -> Result<u64, RepositoryError> {
         self.check()?;
         Ok(self.of(source, active_only).len() as u64)
+    }
+
+    async fn search_tracks(
+        &self,
+        source: &str,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredTrack>, RepositoryError> {
+        self.check()?;
+        let text = text.to_lowercase();
+        let mut found: Vec<StoredTrack> = self
+            .of(source, false)
+            .into_iter()
+            .filter(|t| {
+                [
+                    Some(t.catalogue.name.as_str()),
+                    Some(t.slug.as_str()),
+                    t.profile.city.as_deref(),
+                    t.profile.state.as_deref(),
+                    t.profile.country.as_deref(),
+                    t.profile.country_code.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|v| v.to_lowercase().contains(&text))
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            a.catalogue
+                .name
+                .to_lowercase()
+                .cmp(&b.catalogue.name.to_lowercase())
+        });
+        found.truncate(limit as usize);
+        Ok(found)
+    }
+
+    async fn track_history(
+        &self,
+        _source: &str,
+        _slug: &str,
+        _limit: u32,
+    ) -> Result<Vec<TrackChange>, RepositoryError> {
+        self.check()?;
+        Ok(Vec::new())
     }
 }
 

@@ -137,3 +137,58 @@ async fn bad_paging_is_400() {
         .await;
     assert_eq!(res.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn q_searches_every_track_of_the_source_and_is_bounded() {
+    let app = seeded();
+    // track(slug) names the track after its slug; "delta" is inactive but
+    // found; the other source's "zulu" is not.
+    let body = app
+        .req(Method::GET, "/api/v1/tracks?q=DELT")
+        .send()
+        .await
+        .json();
+    assert_eq!(slugs(&body), ["delta"]);
+    assert_eq!(body["total"], 1);
+    let body = app
+        .req(Method::GET, "/api/v1/tracks?q=zulu")
+        .send()
+        .await
+        .json();
+    assert_eq!(slugs(&body), Vec::<&str>::new());
+    for bad in ["q=", "q=%20%20", &format!("q={}", "x".repeat(101))] {
+        let res = app
+            .req(Method::GET, &format!("/api/v1/tracks?{bad}"))
+            .send()
+            .await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(res.error_code(), "invalid_query");
+    }
+}
+
+#[tokio::test]
+async fn a_track_s_history_is_served_and_its_limit_bounded() {
+    let app = seeded();
+    let res = app
+        .req(Method::GET, "/api/v1/tracks/Alpha/history")
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let body = res.json();
+    assert_eq!(body["slug"], "alpha");
+    assert_eq!(body["items"], serde_json::json!([]));
+    let res = app
+        .req(Method::GET, "/api/v1/tracks/alpha/history?limit=0")
+        .send()
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    let res = app
+        .anon(Method::GET, "/api/v1/tracks/alpha/history")
+        .send()
+        .await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
+        "protected like the rest"
+    );
+}

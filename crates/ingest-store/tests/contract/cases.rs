@@ -1351,3 +1351,84 @@ pub(crate) async fn batch_of_1090_rows_in_one_call(h: &Harness) {
     let snapshot = h.repo.snapshot(SOURCE).await.expect("snapshot");
     assert!(snapshot.iter().all(|s| s.last_seen_at == us(t(1))));
 }
+
+/// The operator's track browser: a case-insensitive substring of the name,
+/// slug, city, state, country or country code, inactive tracks included,
+/// ordered by name; `%` and `_` are plain characters, not wildcards.
+pub(crate) async fn search_finds_by_name_place_and_slug(h: &Harness) {
+    let mut tracks = vec![full("alpha", t(0)), full("bravo", t(0)), bare("charlie")];
+    tracks[0].catalogue.name = "Thunder Alley 100%".into();
+    if let MetadataUpdate::Fetched(m) = &mut tracks[1].metadata {
+        m.profile.city = Some("Wollongong".into());
+        m.profile.country_code = Some("AU".into());
+    }
+    h.repo
+        .apply_batch(&batch(run(), t(0), tracks))
+        .await
+        .expect("store");
+    let names = |found: Vec<ingest_core::StoredTrack>| -> Vec<String> {
+        found.into_iter().map(|t| t.slug).collect()
+    };
+    let search = |text: &'static str| h.repo.search_tracks("liverc", text, 50);
+    assert_eq!(names(search("THUNDER").await.expect("name")), ["alpha"]);
+    assert_eq!(names(search("wollon").await.expect("city")), ["bravo"]);
+    assert_eq!(names(search("au").await.expect("country code")), ["bravo"]);
+    assert_eq!(names(search("charl").await.expect("slug")), ["charlie"]);
+    assert_eq!(names(search("100%").await.expect("literal %")), ["alpha"]);
+    assert!(search("1_0").await.expect("literal _").is_empty());
+    assert!(search("nowhere").await.expect("none").is_empty());
+    assert_eq!(
+        h.repo
+            .search_tracks("liverc", "a", 1)
+            .await
+            .expect("limit")
+            .len(),
+        1
+    );
+}
+
+/// A track's history: its recorded changes, newest first.
+pub(crate) async fn track_history_lists_a_track_s_changes_newest_first(h: &Harness) {
+    let (first, second) = (run(), run());
+    h.repo
+        .apply_batch(&batch(
+            first,
+            t(0),
+            vec![full("alpha", t(0)), full("bravo", t(0))],
+        ))
+        .await
+        .expect("store");
+    let mut renamed = full("alpha", t(1));
+    renamed.catalogue.name = "Alpha Renamed".into();
+    let mut b = batch(second, t(1), vec![renamed]);
+    b.changes = vec![change(
+        "alpha",
+        "name",
+        Some(&catalogue("alpha").name),
+        Some("Alpha Renamed"),
+    )];
+    h.repo.apply_batch(&b).await.expect("rename");
+    let history = h
+        .repo
+        .track_history("liverc", "alpha", 10)
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].run_id, second);
+    assert_eq!(history[0].field, "name");
+    assert_eq!(history[0].new_value.as_deref(), Some("Alpha Renamed"));
+    assert!(
+        h.repo
+            .track_history("liverc", "bravo", 10)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    assert!(
+        h.repo
+            .track_history("liverc", "unknown", 10)
+            .await
+            .expect("unknown")
+            .is_empty()
+    );
+}
