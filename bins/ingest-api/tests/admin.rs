@@ -1013,8 +1013,24 @@ async fn scenario(page: Page, stack: Stack) {
     let banner = page
         .until_text("error-banner", |t| t.contains("kill switch"))
         .await;
-    assert!(banner.contains("503"), "{banner}");
+    assert_eq!(
+        banner.matches("kill switch").count(),
+        1,
+        "said once: {banner}"
+    );
+    assert!(banner.contains("MRE_SCRAPE_ENABLED"), "{banner}");
     assert!(page.visible("error-banner").await);
+    let start_disabled = page
+        .js(
+            "return document.getElementById('start-sync').disabled;",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        start_disabled,
+        json!(true),
+        "Start is off while the switch is"
+    );
     let jobs_after = stack.api.get("/api/v1/tracks/sync?limit=50").await["items"]
         .as_array()
         .map(Vec::len);

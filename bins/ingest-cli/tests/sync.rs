@@ -298,16 +298,15 @@ fn sync_honours_the_kill_switch() {
         .env("RUST_LOG", "warn")
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let summary = json(&out);
-    assert_eq!(summary["status"], "failed");
+    // Not started: exit 4, nothing on stdout, no database, no report.
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty(), "{:?}", out.stdout);
     assert!(
-        summary["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("disabled"),
-        "{summary}"
+        String::from_utf8_lossy(&out.stderr).contains("kill switch is on"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert!(!dir.path().join("tracks.db").exists(), "no run recorded");
 }
 
 /// A Postgres that refuses connections is reported at once, with the

@@ -8,15 +8,16 @@ use ingest_core::RunStatus;
 /// The run succeeded.
 pub const SUCCEEDED: u8 = 0;
 /// The run failed, or could not start or be followed: the source or the
-/// database unreachable, a setting refused, the kill switch, the API
-/// refusing the token or unreachable.
+/// database unreachable, a setting refused, the API refusing the token or
+/// unreachable.
 pub const FAILED: u8 = 1;
 /// Invalid arguments (clap's own code).
 pub const USAGE: u8 = 2;
 /// The deactivation guard held: the catalogue looked partial, nothing was
 /// deactivated (`--force` overrides).
 pub const GUARD_REFUSED: u8 = 3;
-/// Not started: another run holds the source.
+/// Not started: another run holds the source, or the kill switch
+/// (`MRE_SCRAPE_ENABLED=false`) is on. Nothing is recorded.
 pub const SKIPPED: u8 = 4;
 /// Markup drift suspected: fields the pages lost were kept as stored.
 pub const DRIFT_SUSPECTED: u8 = 5;
@@ -33,7 +34,7 @@ Exit codes (sync, demo and remote sync):
   1  failed, or could not start or follow the run
   2  invalid arguments
   3  the deactivation guard held (nothing deactivated)
-  4  not started: another run holds the source
+  4  not started: another run holds the source, or the kill switch is on
   5  markup drift suspected (lost fields kept as stored)
   6  the site changed: a page could not be understood
   7  cancelled (what was fetched is stored; resumable)";

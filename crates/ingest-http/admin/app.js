@@ -219,9 +219,12 @@
       return;
     }
     if (err.status === 503 && err.code === 'scrape_disabled') {
-      showError(
-        `Scraping is switched off by the kill switch (503 ${err.code}): nothing was started. ${sentence(err.message)}`,
-      );
+      // Said once, and Start stays off: every press would be refused alike.
+      showError('The kill switch is on (MRE_SCRAPE_ENABLED=false on the server): no sync can start. '
+        + 'Switch it back on and reload this page.');
+      const start = $('start-sync');
+      start.disabled = true;
+      start.title = 'The kill switch is on';
       return;
     }
     if (err.status === 503) {

@@ -70,6 +70,15 @@ pub(crate) fn exit_code(status: RunStatus) -> ExitCode {
 pub(crate) const SKIPPED: u8 = ingest_app::exit::SKIPPED;
 
 pub(crate) async fn run(args: SyncArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // The kill switch stops a run before it exists: no job, no report, no
+    // "failed" run for an alert to page about (the API answers 503 alike).
+    if !args.liverc.scrape_enabled {
+        eprintln!(
+            "ingest-cli: the kill switch is on (MRE_SCRAPE_ENABLED=false): no sync started, \
+             nothing recorded"
+        );
+        return Ok(ExitCode::from(SKIPPED));
+    }
     if args.dry_run {
         return dry_run(args, out).await;
     }
