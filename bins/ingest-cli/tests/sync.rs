@@ -413,6 +413,29 @@ fn read_only_commands_do_not_create_a_database_and_point_at_the_demo_s() {
         stderr.contains("--database-url sqlite://data/demo.db"),
         "{stderr}"
     );
+
+    // Nor does a dry run: it reads an existing database or none.
+    let out = cli(
+        dir.path(),
+        &[
+            "sync",
+            "--dry-run",
+            "--database-url",
+            "sqlite://nothing-here.db",
+            "--catalogue-url",
+            "http://127.0.0.1:9/",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no database at nothing-here.db"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("nothing-here.db").exists(),
+        "nothing created"
+    );
 }
 
 /// A report directory that cannot hold the report stops the run before it

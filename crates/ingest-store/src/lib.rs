@@ -67,12 +67,48 @@ pub async fn open(url: &str) -> Result<Store, RepositoryError> {
 }
 
 async fn open_with(url: &str, config: &StoreConfig) -> Result<Store, RepositoryError> {
-    fn store<D: Driver>(repo: Repository<D>, jobs: Queue<D>) -> Store {
-        let dry_run_tracks = Arc::new(repo.clone().dry_run());
-        let repo = Arc::new(repo);
+    open_as(url, config, Mode::Write).await
+}
+
+/// [`open`] for a dry run: nothing is written to the database at `url`.
+/// The track repository runs every batch and the run's finish in a
+/// transaction it rolls back (so it answers what it would have written),
+/// and the report archive archives nothing. The database is not migrated
+/// either, and a SQLite file that does not exist is an error (not a new
+/// empty file): it must have been set up before (`ingest-cli db migrate`,
+/// or any real run). The job queue is the real one: a dry run must not use
+/// it.
+pub async fn open_dry_run(url: &str) -> Result<Store, RepositoryError> {
+    if let Some(file) = sqlite_file(url)?
+        && !file.exists()
+    {
+        return Err(RepositoryError::Unavailable(format!(
+            "no database at {}: a dry run reads an existing database",
+            file.display()
+        )));
+    }
+    open_as(url, &StoreConfig::default(), Mode::DryRun).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Migrated; `tracks` writes, `dry_run_tracks` rolls back.
+    Write,
+    /// Not migrated; every repository rolls back.
+    DryRun,
+}
+
+async fn open_as(url: &str, config: &StoreConfig, mode: Mode) -> Result<Store, RepositoryError> {
+    fn store<D: Driver>(repo: Repository<D>, jobs: Queue<D>, mode: Mode) -> Store {
+        let dry = Arc::new(repo.clone().dry_run());
+        let repo = if mode == Mode::DryRun {
+            dry.clone()
+        } else {
+            Arc::new(repo)
+        };
         Store {
             tracks: repo.clone(),
-            dry_run_tracks,
+            dry_run_tracks: dry,
             reports: repo,
             jobs: Arc::new(jobs),
         }
@@ -80,48 +116,36 @@ async fn open_with(url: &str, config: &StoreConfig) -> Result<Store, RepositoryE
     match Backend::from_url(url)? {
         Backend::Postgres => {
             let repo = PgTrackRepository::connect(url, config).await?;
-            repo.migrate().await?;
+            if mode == Mode::Write {
+                repo.migrate().await?;
+            }
             let jobs = PgJobQueue::new(&repo);
-            Ok(store(repo, jobs))
+            Ok(store(repo, jobs, mode))
         }
         Backend::Sqlite => {
             let repo = SqliteTrackRepository::connect(url, config).await?;
-            repo.migrate().await?;
+            if mode == Mode::Write {
+                repo.migrate().await?;
+            }
             let jobs = SqliteJobQueue::new(&repo);
-            Ok(store(repo, jobs))
+            Ok(store(repo, jobs, mode))
         }
     }
 }
 
-/// [`open`] for a dry run: nothing is written to the database at `url`.
-/// The track repository runs every batch and the run's finish in a
-/// transaction it rolls back (so it answers what it would have written),
-/// and the report archive archives nothing. The database is not migrated
-/// either: it must have been migrated before (`ingest-cli db migrate`, or
-/// any real run). The job queue is the real one: a dry run must not use it.
-pub async fn open_dry_run(url: &str) -> Result<Store, RepositoryError> {
-    fn store<D: Driver>(repo: Repository<D>, jobs: Queue<D>) -> Store {
-        let repo = Arc::new(repo.dry_run());
-        Store {
-            tracks: repo.clone(),
-            dry_run_tracks: repo.clone(),
-            reports: repo,
-            jobs: Arc::new(jobs),
-        }
+/// The file a SQLite URL names, read the way [`connect`] reads it (`None`
+/// for PostgreSQL and for an in-memory database). For callers that must not
+/// create a database by opening it (a dry run, a read-only command).
+pub fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>, RepositoryError> {
+    if Backend::from_url(url)? != Backend::Sqlite
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
+    {
+        return Ok(None);
     }
-    let config = StoreConfig::default();
-    match Backend::from_url(url)? {
-        Backend::Postgres => {
-            let repo = PgTrackRepository::connect(url, &config).await?;
-            let jobs = PgJobQueue::new(&repo);
-            Ok(store(repo, jobs))
-        }
-        Backend::Sqlite => {
-            let repo = SqliteTrackRepository::connect(url, &config).await?;
-            let jobs = SqliteJobQueue::new(&repo);
-            Ok(store(repo, jobs))
-        }
-    }
+    let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+        .map_err(|e| RepositoryError::Unavailable(format!("database URL: {e}")))?;
+    Ok(Some(options.get_filename().to_path_buf()))
 }
 
 /// Apply every pending migration to the database at `url` and close the
@@ -145,5 +169,28 @@ pub async fn migrate(url: &str) -> Result<(), RepositoryError> {
             repo.close().await;
             result
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::sqlite_file;
+
+    #[test]
+    fn sqlite_file_reads_urls_as_connect_does() {
+        let file = |url| sqlite_file(url).expect("a valid URL");
+        assert_eq!(
+            file("sqlite://data/tracks.db"),
+            Some(PathBuf::from("data/tracks.db"))
+        );
+        assert_eq!(
+            file("sqlite:demo.db?mode=rwc"),
+            Some(PathBuf::from("demo.db"))
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://postgres@127.0.0.1/x"), None);
+        assert!(sqlite_file("mysql://x").is_err());
     }
 }

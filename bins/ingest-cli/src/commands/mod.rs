@@ -24,7 +24,7 @@ pub(crate) async fn open_existing(
     database: &ingest_app::config::DatabaseConfig,
 ) -> anyhow::Result<ingest_store::Store> {
     let url = database.url();
-    if let Some(path) = sqlite_file(&url)
+    if let Some(path) = ingest_store::sqlite_file(&url)?
         && !path.exists()
     {
         let demo = std::path::Path::new(DEMO_DATABASE);
@@ -39,16 +39,6 @@ pub(crate) async fn open_existing(
     }
     let (store, _) = ingest_app::wiring::open_database(database).await?;
     Ok(store)
-}
-
-/// The file of a `sqlite://PATH` or `sqlite:PATH` URL (none for
-/// `sqlite::memory:` or another backend).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
 /// Why a command failed, sorted by exit code.
