@@ -28,8 +28,9 @@ pub use domain::drift::{DriftDecision, DriftReport, DriftSample, FieldDrift};
 pub use domain::job::{Job, JobId, JobProgress, JobRequest, JobStatus, Lease};
 pub use domain::report::{
     ChangedField, Completeness, DeactivatedTrack, GuardDecision, MAX_REPORT_ENTRIES,
-    MetadataErrorEntry, NewTrackEntry, PendingDeactivation, ReactivatedTrackEntry, RunCounts,
-    RunReport, SkippedRowEntry, StageTiming, SyncSummary, UpdatedTrackEntry, ValidationAnomaly,
+    MetadataErrorEntry, NewTrackEntry, PendingDeactivation, ReactivatedTrackEntry, ResponseTally,
+    RunCounts, RunReport, SkippedRowEntry, StageTiming, SyncSummary, UpdatedTrackEntry,
+    ValidationAnomaly, add_tallies,
 };
 pub use domain::run::{MAX_CONCURRENCY, MetadataMode, RunStatus, Stage, SyncOptions, Trigger};
 pub use domain::track::{

@@ -100,6 +100,13 @@ impl TrackSource for LiveRcSource {
             retries: s.retries,
             responses_429: s.responses_429,
             retry_after_wait: s.retry_after_wait,
+            responses: s
+                .responses
+                .labelled()
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(label, n)| (label.to_owned(), n))
+                .collect(),
         }
     }
 }

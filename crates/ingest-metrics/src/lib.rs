@@ -39,7 +39,9 @@ pub const TIMED_STAGES: [Stage; 7] = [
 ];
 
 /// The HTTP statuses `liverc_responses_total` has a series for from the start.
-pub const INITIAL_RESPONSE_STATUSES: [&str; 1] = ["429"];
+/// (The LiveRC connector's classes: `liverc::ResponseClasses::LABELS`.)
+pub const INITIAL_RESPONSE_STATUSES: [&str; 8] =
+    ["2xx", "304", "3xx", "404", "410", "429", "4xx", "5xx"];
 
 /// Bucket bounds of `liverc_dashboard_fetch_duration_seconds`: 10 ms to 60 s.
 pub const DASHBOARD_FETCH_BUCKETS: [f64; 13] = [
@@ -547,12 +549,23 @@ impl SyncMetrics for Metrics {
         let c = &report.counts;
         self.metadata_failures.inc_by(c.dashboards_failed);
         self.retries.inc_by(c.retries);
-        if c.responses_429 > 0 {
+        // Every answer by status class. Older reports (and sources without
+        // the breakdown) carry only the 429 count.
+        if c.responses.is_empty() && c.responses_429 > 0 {
             self.responses
                 .get_or_create(&StatusLabels {
                     status: "429".to_owned(),
                 })
                 .inc_by(c.responses_429);
+        }
+        for (status, n) in &c.responses {
+            if *n > 0 {
+                self.responses
+                    .get_or_create(&StatusLabels {
+                        status: status.clone(),
+                    })
+                    .inc_by(*n);
+            }
         }
         if c.retry_after_wait_seconds.is_finite() && c.retry_after_wait_seconds > 0.0 {
             self.retry_after_wait.inc_by(c.retry_after_wait_seconds);

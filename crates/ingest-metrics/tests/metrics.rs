@@ -161,6 +161,10 @@ fn report(status: RunStatus, seconds: i64) -> RunReport {
             dashboards_failed: 2,
             retries: 9,
             responses_429: 4,
+            responses: [("2xx", 850), ("304", 641), ("429", 4), ("5xx", 3)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
             retry_after_wait_seconds: 41.5,
             validation_anomalies: 6,
             geocoded: 2,
@@ -328,6 +332,16 @@ fn run_finished_takes_the_report_counters() {
     assert_eq!(e.value("liverc_metadata_failures_total", &[]), 2.0);
     assert_eq!(e.value("liverc_retries_total", &[]), 9.0);
     assert_eq!(e.value("liverc_responses_total", &[("status", "429")]), 4.0);
+    assert_eq!(
+        e.value("liverc_responses_total", &[("status", "2xx")]),
+        850.0
+    );
+    assert_eq!(
+        e.value("liverc_responses_total", &[("status", "304")]),
+        641.0
+    );
+    assert_eq!(e.value("liverc_responses_total", &[("status", "5xx")]), 3.0);
+    assert_eq!(e.value("liverc_responses_total", &[("status", "404")]), 0.0);
     assert_eq!(e.value("liverc_retry_after_wait_seconds_total", &[]), 41.5);
     assert_eq!(e.value("liverc_catalogue_rows_skipped_total", &[]), 1.0);
     assert_eq!(e.value("liverc_tracks_added_total", &[]), 2.0);

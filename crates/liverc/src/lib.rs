@@ -7,7 +7,7 @@ pub mod parse;
 
 pub use client::{
     ClientStats, DashboardFetch, DashboardPage, KillSwitch, LiveRcClient, LiveRcConfig,
-    RetryPolicy, Validators,
+    ResponseClasses, RetryPolicy, Validators,
 };
 pub use error::{ErrorClass, FormatError, LiveRcError, PageKind};
 pub use model::{Catalogue, CatalogueEntry, Dashboard, SkippedRow, TrackStatus};

@@ -892,6 +892,39 @@ async fn robots_missing_or_broken_allows_everything() {
     }
 }
 
+/// A host that does not answer at all: its robots.txt is tried once (the
+/// page request has its own retries), and the error says what happened in
+/// one short line: the refused connection, not five layers naming the URL.
+#[tokio::test]
+async fn robots_on_a_closed_port_is_tried_once() {
+    // A port that was just bound and released: connections are refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let c = client(LiveRcConfig {
+        respect_robots: true,
+        ..config(&base)
+    });
+    let err = c.list_tracks().await.expect_err("closed port");
+    let stats = c.stats();
+    assert_eq!(stats.robots_fetches, 1, "robots.txt retried: {stats:?}");
+    // The catalogue itself: the first attempt and three retries.
+    assert_eq!(stats.requests, 1 + 4, "{stats:?}");
+    let LiveRcError::Transient {
+        attempts, message, ..
+    } = err
+    else {
+        panic!("not transient: {err:?}");
+    };
+    assert_eq!(attempts, 4);
+    assert!(
+        message.starts_with("could not connect: ") && message.contains("refused"),
+        "{message}"
+    );
+    assert!(!message.contains("for url"), "{message}");
+    assert!(message.matches(": ").count() <= 1, "{message}");
+}
+
 #[tokio::test]
 async fn robots_off_is_not_fetched() {
     let server = MockServer::start().await;

@@ -15,6 +15,19 @@ use crate::domain::drift::{DriftDecision, DriftReport, FieldDrift};
 use crate::domain::run::{RunStatus, Stage, SyncOptions, Trigger};
 use crate::domain::track::RunId;
 
+/// Counts by label (an HTTP status class): label → count. Labels come from
+/// the source adapter, which keeps the set small.
+pub type ResponseTally = std::collections::BTreeMap<String, u64>;
+
+/// `a + b`, label by label.
+pub fn add_tallies(a: &ResponseTally, b: &ResponseTally) -> ResponseTally {
+    let mut out = a.clone();
+    for (label, n) in b {
+        *out.entry(label.clone()).or_default() += n;
+    }
+    out
+}
+
 /// The counters of a run: the report's summary table and the metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -43,6 +56,10 @@ pub struct RunCounts {
     /// Re-sent requests (client retries plus the service's extra tries).
     pub retries: u64,
     pub responses_429: u64,
+    /// Answers from the source by HTTP status class, as the source labels
+    /// them (`2xx`, `304`, `404`, `429`, `5xx`, …; a bounded set): what
+    /// `liverc_responses_total{status}` exports. Summed over attempts.
+    pub responses: ResponseTally,
     pub retry_after_wait_seconds: f64,
     pub validation_anomalies: u64,
     pub geocoded: u64,

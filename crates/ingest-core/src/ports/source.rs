@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::report::SkippedRowEntry;
+use crate::domain::report::{ResponseTally, SkippedRowEntry};
 use crate::domain::track::{CatalogueFields, HttpValidators, TrackProfile};
 
 /// The whole catalogue as the source lists it.
@@ -92,12 +92,15 @@ pub struct SourceError {
 
 /// Cumulative request counters of a source, sampled at the start and end of
 /// a run to get the run's own figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceStats {
     pub requests: u64,
     pub retries: u64,
     pub responses_429: u64,
     pub retry_after_wait: Duration,
+    /// Answers by HTTP status class (label → count), cumulative.
+    #[serde(default)]
+    pub responses: ResponseTally,
 }
 
 impl SourceStats {
@@ -110,6 +113,15 @@ impl SourceStats {
             retry_after_wait: self
                 .retry_after_wait
                 .saturating_sub(earlier.retry_after_wait),
+            responses: self
+                .responses
+                .iter()
+                .map(|(label, n)| {
+                    let before = earlier.responses.get(label).copied().unwrap_or(0);
+                    (label.clone(), n.saturating_sub(before))
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
         }
     }
 }

@@ -16,8 +16,8 @@ use tracing::{info, warn};
 use crate::domain::diff::field_rank;
 use crate::domain::drift::{Counted, DeferredLoss, DriftTally};
 use crate::domain::report::{
-    ChangedField, MetadataErrorEntry, NewTrackEntry, ReactivatedTrackEntry, RunCounts,
-    UpdatedTrackEntry, ValidationAnomaly,
+    ChangedField, MetadataErrorEntry, NewTrackEntry, ReactivatedTrackEntry, ResponseTally,
+    RunCounts, UpdatedTrackEntry, ValidationAnomaly, add_tallies,
 };
 use crate::domain::track::FieldChange;
 use crate::ports::source::SourceStats;
@@ -73,6 +73,9 @@ pub(super) struct CarriedState {
     /// Client retries, 429s and Retry-After waits of earlier attempts.
     retries: u64,
     responses_429: u64,
+    /// Answers by status class of earlier attempts.
+    #[serde(default)]
+    responses: ResponseTally,
     retry_after_wait_seconds: f64,
     fetch_latency_total_seconds: f64,
     fetch_requests: u64,
@@ -92,6 +95,7 @@ pub(super) struct Accumulator {
     /// Retries, 429s and waits of earlier attempts of the job.
     pub(super) carried_retries: u64,
     pub(super) carried_429: u64,
+    pub(super) carried_responses: ResponseTally,
     pub(super) carried_wait_seconds: f64,
     pub(super) counts: RunCounts,
     pub(super) new_tracks: Vec<NewTrackEntry>,
@@ -127,6 +131,7 @@ impl Accumulator {
             stats_before,
             carried_retries: state.retries,
             carried_429: state.responses_429,
+            carried_responses: state.responses,
             carried_wait_seconds: state.retry_after_wait_seconds,
             counts: state.counts,
             new_tracks: state.new_tracks,
@@ -156,6 +161,7 @@ impl Accumulator {
             started_at: Some(started_at),
             retries: self.carried_retries + stats.retries + self.service_retries,
             responses_429: self.carried_429 + stats.responses_429,
+            responses: add_tallies(&self.carried_responses, &stats.responses),
             retry_after_wait_seconds: self.carried_wait_seconds
                 + stats.retry_after_wait.as_secs_f64(),
             fetch_latency_total_seconds: self.fetch_latency_total.as_secs_f64(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use crate::domain::report::{Completeness, SyncSummary};
+use crate::domain::report::{Completeness, SyncSummary, add_tallies};
 use crate::domain::run::Stage;
 use crate::ports::report::{ReportError, ReportWriter};
 use crate::service::lists::{by_name_then_slug, by_slug, by_slug_then_field, first_entries};
@@ -47,6 +47,7 @@ pub(super) async fn close(
     let stats = adapters.source.stats().since(&acc.stats_before);
     acc.counts.retries = acc.carried_retries + stats.retries + acc.service_retries;
     acc.counts.responses_429 = acc.carried_429 + stats.responses_429;
+    acc.counts.responses = add_tallies(&acc.carried_responses, &stats.responses);
     acc.counts.retry_after_wait_seconds =
         acc.carried_wait_seconds + stats.retry_after_wait.as_secs_f64();
     if acc.fetch_requests > 0 {

@@ -450,6 +450,9 @@ impl From<core::RunCounts> for ReportCounts {
             dashboards_failed,
             retries,
             responses_429,
+            // By status class: exported as `liverc_responses_total{status}`,
+            // not part of the report's view.
+            responses: _,
             retry_after_wait_seconds,
             validation_anomalies,
             geocoded,

@@ -68,6 +68,7 @@ fn run_report() -> RunReport {
             dashboards_failed: 1,
             retries: 3,
             responses_429: 2,
+            responses: Default::default(),
             retry_after_wait_seconds: 4.5,
             validation_anomalies: 1,
             geocoded: 1,

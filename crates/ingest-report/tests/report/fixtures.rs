@@ -85,6 +85,7 @@ pub(crate) fn full() -> RunReport {
             dashboards_failed: 2,
             retries: 9,
             responses_429: 3,
+            responses: Default::default(),
             retry_after_wait_seconds: 41.0,
             validation_anomalies: 4,
             geocoded: 2,

@@ -31,7 +31,7 @@ use url::Url;
 
 pub use self::config::{DEFAULT_USER_AGENT, LiveRcConfig, RetryPolicy, SLUG_PLACEHOLDER};
 pub use self::kill_switch::KillSwitch;
-pub use self::stats::ClientStats;
+pub use self::stats::{ClientStats, ResponseClasses};
 
 use self::pacer::Pacer;
 use self::robots::{CachedRobots, ROBOTS_FAILURE_TTL, ROBOTS_TTL, RobotsCache, RobotsRules};
@@ -481,6 +481,16 @@ impl LiveRcClient {
                 tracing::debug!(url = %url, status, "no robots.txt: everything allowed");
                 Ok(allow_all(ROBOTS_TTL))
             }
+            Err(e @ LiveRcError::Transient { status: None, .. }) => {
+                // Unreachable: the page request that follows fails the same
+                // way and says so; one line here would only repeat it.
+                tracing::info!(
+                    url = %url,
+                    error = %e,
+                    "robots.txt unreachable: treating the host as allowing everything for now"
+                );
+                Ok(allow_all(ROBOTS_FAILURE_TTL))
+            }
             Err(e) => {
                 tracing::warn!(
                     url = %url,
@@ -571,7 +581,21 @@ impl LiveRcClient {
                     retry_after,
                 }) => (message, retry_after),
             };
-            if attempt > policy.max_retries {
+            // A robots.txt that cannot be reached at all (no answer: refused,
+            // timed out, cut off) is not retried: the page request that
+            // follows has its own retries and says what is wrong, and until
+            // then this only delays it. A host that answers 5xx or 429 is
+            // up, and its robots.txt is retried like any page.
+            let unreachable_robots = kind == RequestKind::Robots && status.is_none();
+            if attempt > policy.max_retries || unreachable_robots {
+                if unreachable_robots {
+                    return Err(LiveRcError::Transient {
+                        url: url.to_string(),
+                        attempts: attempt,
+                        status,
+                        message,
+                    });
+                }
                 tracing::warn!(
                     url = %url,
                     attempts = attempt,
@@ -597,7 +621,9 @@ impl LiveRcClient {
                 inner.pacer.pause_site(backoff);
             }
             let delay = backoff.max(server_wait.unwrap_or_default());
-            tracing::warn!(
+            // Retries are routine (a 429, a slow page); they are logged at
+            // info, and only a request that fails for good warns.
+            tracing::info!(
                 url = %url,
                 attempt,
                 status,
@@ -635,6 +661,7 @@ impl LiveRcClient {
         };
         let status = response.status();
         let code = status.as_u16();
+        counters.response(code);
         let url_string = url.to_string();
         let result = if status == reqwest::StatusCode::NOT_MODIFIED {
             Counters::bump(&counters.not_modified);
@@ -755,9 +782,15 @@ impl LiveRcClient {
         }
         let message = if error.is_timeout() {
             Counters::bump(&self.inner.counters.timeouts);
-            format!("timed out: {}", error_chain(error))
+            match innermost_cause(error) {
+                Some(cause) if !cause.contains("timed out") => format!("timed out: {cause}"),
+                _ => "timed out".to_owned(),
+            }
         } else if error.is_connect() {
-            format!("connect error: {}", error_chain(error))
+            match innermost_cause(error) {
+                Some(cause) => format!("could not connect: {cause}"),
+                None => "could not connect".to_owned(),
+            }
         } else {
             error_chain(error)
         };
@@ -768,16 +801,38 @@ impl LiveRcClient {
     }
 }
 
-/// An error and its sources, `outer: inner: innermost`.
+/// An error and its sources, `outer: inner: innermost`, short: without the
+/// URL (every log line and error carries it already) and without the
+/// layers that only restate their cause (hyper's "client error (Connect)",
+/// "tcp connect error" above "Connection refused (os error 111)").
 fn error_chain(error: &reqwest::Error) -> String {
-    let mut message = error.to_string();
+    // The innermost cause is the one that says what happened; reqwest's
+    // own line says at which step.
+    match innermost_cause(error) {
+        Some(cause) => format!("{}: {cause}", reqwest_summary(error)),
+        None => reqwest_summary(error),
+    }
+}
+
+/// The last error in `error`'s source chain, if it has one.
+fn innermost_cause(error: &reqwest::Error) -> Option<String> {
+    let mut last = None;
     let mut source = error.source();
     while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
+        last = Some(s.to_string());
         source = s.source();
     }
-    message
+    last
+}
+
+/// reqwest's own line for `error`, without the URL.
+fn reqwest_summary(error: &reqwest::Error) -> String {
+    let message = error.to_string();
+    // "error sending request for url (http://…)": the URL is said elsewhere.
+    match message.find(" for url (") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    }
 }
 
 /// Lowercase a slug and check that it is one DNS label.
