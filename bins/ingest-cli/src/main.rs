@@ -11,7 +11,7 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 mod commands;
@@ -60,6 +60,17 @@ enum Command {
     /// LiveRC connector tools: parse saved pages offline.
     #[command(subcommand)]
     Liverc(commands::liverc::LivercCommand),
+    /// Serve the LiveRC simulator: a LiveRC-shaped site (catalogue,
+    /// dashboards, robots.txt) with chosen latency and faults, for demos,
+    /// tests and the container smoke test. Prints `listening on URL`, runs
+    /// until SIGINT or SIGTERM.
+    Simulator(liverc_sim::cli::SimArgs),
+    /// Print the shell completion script, e.g.
+    /// `ingest-cli completions bash > /etc/bash_completion.d/ingest-cli`.
+    Completions(commands::shell::CompletionsArgs),
+    /// Print the manual page (roff), e.g. `ingest-cli man | man -l -`, or
+    /// write one page per command with `--out-dir`.
+    Man(commands::shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +92,29 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("unhealthy: {e}");
                 ExitCode::from(1)
+            }
+        };
+    }
+    // Generated from the definition above; no runtime, no logs.
+    let generated = match &cli.command {
+        Command::Completions(args) => Some(commands::shell::completions(
+            args,
+            Cli::command(),
+            &mut std::io::stdout().lock(),
+        )),
+        Command::Man(args) => Some(commands::shell::man(
+            args,
+            Cli::command(),
+            &mut std::io::stdout().lock(),
+        )),
+        _ => None,
+    };
+    if let Some(result) = generated {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ingest-cli: {e:#}");
+                ExitCode::from(ingest_app::exit::FAILED)
             }
         };
     }
@@ -107,6 +141,11 @@ fn main() -> ExitCode {
             Command::Db(c) => commands::db::run(c, &mut out).await,
             Command::Remote(c) => commands::remote::run(c, &mut out).await,
             Command::Health(args) => Ok(commands::health::run(args).await),
+            Command::Simulator(args) => liverc_sim::cli::serve(&args)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            // Handled before the runtime started.
+            Command::Completions(_) | Command::Man(_) => Ok(ExitCode::SUCCESS),
             Command::Liverc(c) => Ok(match commands::liverc::run(c, &mut out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {

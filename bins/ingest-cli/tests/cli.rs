@@ -199,3 +199,87 @@ fn a_bad_fetched_at_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("RFC 3339"));
 }
+
+#[test]
+fn completions_are_valid_scripts_that_know_the_commands() {
+    let output = run(&["completions".as_ref(), "bash".as_ref()]);
+    assert!(output.status.success(), "{output:?}");
+    let script = String::from_utf8_lossy(&output.stdout).into_owned();
+    for word in [
+        "ingest-cli",
+        "sync",
+        "--dry-run",
+        "--concurrency",
+        "reports",
+    ] {
+        assert!(script.contains(word), "no {word} in the bash script");
+    }
+    // bash itself parses it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ingest-cli.bash");
+    std::fs::write(&path, &script).expect("write");
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .expect("bash runs");
+    assert!(
+        checked.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let output = run(&["completions".as_ref(), shell.as_ref()]);
+        assert!(
+            output.status.success() && !output.stdout.is_empty(),
+            "{shell}"
+        );
+    }
+    let output = run(&["completions".as_ref(), "tcsh".as_ref()]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}
+
+#[test]
+fn man_pages_cover_every_command() {
+    let output = run(&["man".as_ref()]);
+    assert!(output.status.success(), "{output:?}");
+    let page = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH ingest-cli"),
+        "{page}"
+    );
+    assert!(page.contains("sync") && page.contains("demo"), "{page}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(&["man".as_ref(), "--out-dir".as_ref(), dir.path().as_os_str()]);
+    assert!(output.status.success(), "{output:?}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for wanted in [
+        "ingest-cli.1",
+        "ingest-cli-sync.1",
+        "ingest-cli-demo.1",
+        "ingest-cli-tracks-list.1",
+        "ingest-cli-reports-show.1",
+        "ingest-cli-remote-sync.1",
+    ] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "{wanted} not in {names:?}"
+        );
+    }
+    let sync = std::fs::read_to_string(dir.path().join("ingest-cli-sync.1")).expect("read");
+    assert!(
+        sync.contains("dry\\-run"),
+        "the sync page documents --dry-run"
+    );
+    // The exit-code table of `sync --help` is in its page too.
+    assert!(sync.contains("guard"), "{sync}");
+}

@@ -235,6 +235,43 @@ async fn sync_prints_a_camel_case_summary_and_exits_by_outcome() {
         latest.starts_with("# Track sync report") && latest != first_body,
         "the forced run's report"
     );
+    // Laid out for reading (what a terminal gets by default): the same
+    // report without Markdown syntax, escapes or ANSI codes (stdout is a
+    // pipe here, so no styles).
+    let text_dir = dir.path().to_path_buf();
+    let text = tokio::task::spawn_blocking(move || {
+        cli(
+            &text_dir,
+            &[
+                "reports",
+                "show",
+                "latest",
+                "--format",
+                "text",
+                "--database-url",
+                "sqlite://tracks.db",
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.starts_with("Track sync report — run "), "{text}");
+    assert!(
+        text.lines().nth(1).is_some_and(|l| l.starts_with("====")),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b') && !text.contains("&amp;") && !text.contains("\\_"),
+        "{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with('|') || l.starts_with('#')),
+        "{text}"
+    );
+    assert!(text.contains("\nSummary\n"), "{text}");
     assert_eq!(missing.status.code(), Some(1), "an unknown run is an error");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no report"));
     let elsewhere = String::from_utf8_lossy(&elsewhere.stdout).into_owned();
@@ -377,7 +414,16 @@ fn demo_twice_shows_real_changes_the_second_time() {
         String::from_utf8_lossy(&second.stderr)
     );
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains("mutated the simulated site"), "{stderr}");
+    assert!(
+        stderr.contains("changed the simulated site first"),
+        "{stderr}"
+    );
+    // The demo holds the report against what it did to the site: every
+    // added, removed, renamed or edited track is accounted for.
+    assert!(
+        stderr.contains("demo: every change of the site is in the report"),
+        "{stderr}"
+    );
     let second = json(&second);
     let changed = [
         "tracksAdded",

@@ -383,7 +383,10 @@ fn summary(doc: &mut Doc, r: &RunReport) {
     doc.blank();
     doc.line(
         "*Churn only*: tracks whose only differences are the catalogue's activity \
-         text, live flags, current event or lifetime stats. They are counted, not listed.",
+         text, live flags, current event or lifetime stats. They are counted, not listed. \
+         *Rows written*: rows whose stored values changed in any way, the address a \
+         dashboard was read from and activity times included, so it can exceed \
+         new + updated + churn only.",
     );
 }
 

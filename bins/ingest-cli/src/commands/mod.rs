@@ -10,6 +10,7 @@ pub(crate) mod health;
 pub(crate) mod liverc;
 pub(crate) mod remote;
 pub(crate) mod reports;
+pub(crate) mod shell;
 pub(crate) mod sync;
 pub(crate) mod tracks;
 

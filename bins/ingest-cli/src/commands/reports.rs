@@ -27,12 +27,53 @@ pub(crate) enum ReportsCommand {
         from: ReportSource,
     },
     /// Print one report: by run id (or a prefix of it), file name, or `latest`.
+    ///
+    /// On a terminal the report is laid out as text (aligned tables, no
+    /// Markdown escapes, styles unless NO_COLOR); piped or redirected it is
+    /// the Markdown itself. `--format` chooses.
     Show {
         /// Run id, run-id prefix, file name, or `latest`.
         which: String,
+        /// `text` (laid out for reading), `markdown` (the report's source),
+        /// or `auto`: text on a terminal, Markdown otherwise.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Auto)]
+        format: ShowFormat,
         #[command(flatten)]
         from: ReportSource,
     },
+}
+
+/// How `reports show` prints a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ShowFormat {
+    /// Text on a terminal, Markdown when piped or redirected.
+    Auto,
+    /// Laid out for reading.
+    Text,
+    /// The Markdown source, as stored.
+    Markdown,
+}
+
+impl ShowFormat {
+    /// Whether to lay the report out as text, and with ANSI styles.
+    fn layout(self) -> Option<bool> {
+        use std::io::IsTerminal as _;
+        let terminal = std::io::stdout().is_terminal();
+        let styled = terminal && !ingest_app::runtime::no_color(std::env::var_os("NO_COLOR"));
+        match self {
+            ShowFormat::Markdown => None,
+            ShowFormat::Text => Some(styled),
+            ShowFormat::Auto => terminal.then_some(styled),
+        }
+    }
+}
+
+/// `body` as `format` asks.
+fn shown(body: &str, format: ShowFormat) -> String {
+    match format.layout() {
+        Some(styled) => ingest_report::render_terminal(body, styled),
+        None => body.to_owned(),
+    }
 }
 
 /// Where reports are read from.
@@ -91,10 +132,18 @@ pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow:
                 )?;
             }
         }
-        ReportsCommand::Show { which, from } if from.files => {
-            show_report_file(&which, &from.report_dir, out)?;
+        ReportsCommand::Show {
+            which,
+            format,
+            from,
+        } if from.files => {
+            show_report_file(&which, &from.report_dir, format, out)?;
         }
-        ReportsCommand::Show { which, from } => {
+        ReportsCommand::Show {
+            which,
+            format,
+            from,
+        } => {
             let archive = open_archive(&from.database).await?;
             let limit = if which == "latest" { 1 } else { SEARCHED_RUNS };
             let reports = archive.list_reports(SOURCE_LIVERC, limit).await?;
@@ -114,10 +163,10 @@ pub(crate) async fn run(command: ReportsCommand, out: &mut dyn Write) -> anyhow:
                 None => None,
             };
             match report {
-                Some(report) => out.write_all(report.body.as_bytes())?,
+                Some(report) => out.write_all(shown(&report.body, format).as_bytes())?,
                 // Not archived here (another database's run): the report
                 // file, if there is one.
-                None => show_report_file(&which, &from.report_dir, out).map_err(|_| {
+                None => show_report_file(&which, &from.report_dir, format, out).map_err(|_| {
                     anyhow::anyhow!(
                         "no report {which:?} in the database nor in {}",
                         from.report_dir.display()
@@ -142,7 +191,12 @@ fn list_report_files(dir: &Path, limit: u32, out: &mut dyn Write) -> anyhow::Res
 }
 
 /// Print the report file `which` names in `dir`.
-fn show_report_file(which: &str, dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+fn show_report_file(
+    which: &str,
+    dir: &Path,
+    format: ShowFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let reports = list_files(dir)?;
     let name = if which == "latest" {
         reports.first().map(|(name, _)| name.as_str())
@@ -159,7 +213,7 @@ fn show_report_file(which: &str, dir: &Path, out: &mut dyn Write) -> anyhow::Res
     };
     let body =
         std::fs::read_to_string(dir.join(name)).with_context(|| format!("reading {name}"))?;
-    out.write_all(body.as_bytes())?;
+    out.write_all(shown(&body, format).as_bytes())?;
     Ok(())
 }
 
