@@ -757,6 +757,8 @@ async fn scenario(page: Page, stack: Stack) {
                        summary: Object.fromEntries(summary),
                        newAlign: newRow ? newRow.cells[1].className : null,
                        tables: body.querySelectorAll('table').length,
+                       stageSegments: body.querySelectorAll(\"section[data-section='stage-timings'] [data-testid='stage-segment']\").length,
+                       stageRows: body.querySelectorAll(\"section[data-section='stage-timings'] tbody tr\").length,
                        items: body.querySelectorAll(\"section[data-section='new-tracks'] ol > li\").length,
                        strong: body.querySelectorAll('strong').length,
                        code: body.querySelectorAll('code').length,
@@ -784,6 +786,14 @@ async fn scenario(page: Page, stack: Stack) {
     assert_eq!(
         title,
         format!("Track sync report — run {short}"),
+        "{report}"
+    );
+    // The stage bar: one segment a stage (the table's rows but "whole run").
+    let stage_rows = report["stageRows"].as_u64().unwrap_or_default();
+    assert!(stage_rows >= 3, "{report}");
+    assert_eq!(
+        report["stageSegments"].as_u64(),
+        Some(stage_rows - 1),
         "{report}"
     );
     // Every section of the Markdown report, in its order.
@@ -963,6 +973,18 @@ async fn scenario(page: Page, stack: Stack) {
     assert_eq!(valuenow, Value::Null, "indeterminate while queued");
     assert!(!page.visible("error-banner").await);
 
+    // Cancel asks twice: the first click arms the button.
+    page.click_id("active-cancel").await;
+    page.until_text("active-cancel", |t| t == "Confirm cancel")
+        .await;
+    assert_eq!(
+        stack
+            .api
+            .get(&format!("/api/v1/tracks/sync/{queued_id}"))
+            .await["status"],
+        "queued",
+        "one click cancels nothing"
+    );
     page.click_id("active-cancel").await;
     page.until_text("active-status", |t| t == "cancelled").await;
     let job = stack
@@ -980,6 +1002,9 @@ async fn scenario(page: Page, stack: Stack) {
         .await;
     assert_eq!(job["status"], "queued", "resumed");
     archive_unreadable_report(&stack.archive, &job_id, &queued_id).await;
+    page.click_id("active-cancel").await;
+    page.until_text("active-cancel", |t| t == "Confirm cancel")
+        .await;
     page.click_id("active-cancel").await;
     page.until_text("active-status", |t| t == "cancelled").await;
     unreadable_report_is_explained(&page, &queued_id).await;

@@ -392,6 +392,9 @@
     } else {
       follow_state.jobId = null;
       $('start-sync').disabled = false;
+      // "Sync started", "cancellation requested": about a run that is over
+      // now; its outcome is on the card. Errors stay until dismissed.
+      showNotice('');
       loadRuns();
       loadQuality();
     }
@@ -680,7 +683,9 @@
       }));
     } else if (shown === 'guard_refused') {
       outcome.append(el('span', { className: 'sub guard', text: 'nothing deactivated' }));
-    } else if (job.runStatus && job.runStatus !== job.status) {
+    } else if (job.runStatus && job.runStatus !== job.status && !isActive(job)) {
+      // While a job runs again, its runStatus is the previous attempt's
+      // ("cancelled" under "running" would read as a contradiction).
       outcome.append(el('span', { className: 'sub warn', text: RUN_STATUS_TEXT[job.runStatus] || job.runStatus }));
     }
     const accepting = acceptedFields(job);
@@ -695,7 +700,10 @@
     if (job.status === 'running' && job.total > 0) {
       outcome.append(el('span', { className: 'sub', text: `${formatCount(job.processed)} / ${formatCount(job.total)}` }));
     }
-    if (job.attempts > 1) outcome.append(el('span', { className: 'sub', text: `${job.attempts} attempts` }));
+    if (job.attempts > 1) {
+      const text = isActive(job) ? `attempt ${job.attempts}, resumed from its checkpoint` : `${job.attempts} attempts`;
+      outcome.append(el('span', { className: 'sub', text, attrs: { 'data-testid': 'run-attempts' } }));
+    }
 
     const actions = el('td', { className: 'actions-cell' });
     if (!isActive(job) && (job.reportUrl || job.runStatus !== null)) {
@@ -716,7 +724,12 @@
       actions.append(button('Resume', 'run-resume', () => resumeJob(job.jobId)));
     }
     if (isActive(job) && !job.cancelRequested) {
-      actions.append(button('Cancel', 'run-cancel', () => cancelJob(job.jobId), null, 'danger'));
+      const key = `cancel-${job.jobId}`;
+      const labels = ['Cancel', 'Confirm cancel'];
+      const cancel = button(armedLabel(key, ...labels), 'run-cancel', () => confirmClick(cancel, key, labels, () => cancelJob(job.jobId)), null, 'danger');
+      cancel.dataset.confirmKey = key;
+      cancel.title = 'Stops within about 2 s, storing the pages already fetched; Resume continues from there';
+      actions.append(cancel);
     }
 
     const deactivated = el('td', { className: 'num', text: formatCount(job.tracksDeactivated) });
@@ -784,6 +797,41 @@
     });
     node.addEventListener('click', onClick);
     return node;
+  }
+
+  /** How long a "Confirm cancel" stays armed before it reads "Cancel" again. */
+  const CONFIRM_MS = 5000;
+
+  /** Armed confirmations: key → time (ms) they disarm. Kept outside the
+   *  buttons, which the run table re-creates on every poll. */
+  const armed = new Map();
+
+  const isArmed = (key) => (armed.get(key) || 0) > Date.now();
+
+  /** A button's label: its confirmation label while armed. */
+  const armedLabel = (key, label, confirmLabel) => (isArmed(key) ? confirmLabel : label);
+
+  /**
+   * A destructive click asked twice: the first click arms the button
+   * ("Confirm cancel"), a second within CONFIRM_MS acts; otherwise it
+   * disarms itself. No modal dialog: the page keeps updating meanwhile.
+   */
+  function confirmClick(node, key, labels, action) {
+    const [label, confirmLabel] = labels;
+    if (isArmed(key)) {
+      armed.delete(key);
+      node.textContent = label;
+      action();
+      return;
+    }
+    armed.set(key, Date.now() + CONFIRM_MS);
+    node.textContent = confirmLabel;
+    setTimeout(() => {
+      if (isArmed(key)) return;
+      armed.delete(key);
+      // The node may have been replaced meanwhile; find today's.
+      for (const n of document.querySelectorAll(`[data-confirm-key="${key}"]`)) n.textContent = label;
+    }, CONFIRM_MS + 50);
   }
 
   /** The error and the metadata-failure summary of a run, under its row. */
@@ -873,6 +921,41 @@
         svg('title', {}, document.createTextNode(`${p.label}: ${format(p.value)}`))));
     });
     figure.append(chart);
+  }
+
+  /**
+   * Where a run's time went: one bar the width of the whole run, a segment
+   * a stage (its title the stage's time), in the stages' order. Time in no
+   * stage (waiting for the claim, the report) is the bar's empty rest.
+   */
+  function stageBar(timings, total) {
+    const [width, height] = [320, 18];
+    const sum = timings.reduce((acc, t) => acc + (Number.isFinite(t.seconds) ? Math.max(0, t.seconds) : 0), 0);
+    const whole = Math.max(Number.isFinite(total) ? total : 0, sum);
+    const figure = el('figure', { className: 'chart stage-bar', attrs: { 'data-testid': 'stage-bar' } });
+    const chart = svg('svg', {
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'img',
+      'aria-label': `Stage timings: ${timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}`).join(', ')}`,
+    });
+    chart.append(svg('rect', { x: 0, y: 0, width, height, class: 'stage-rest' }));
+    let x = 0;
+    timings.forEach((t, i) => {
+      const w = whole > 0 && Number.isFinite(t.seconds) ? (Math.max(0, t.seconds) / whole) * width : 0;
+      // Every stage stays visible: a sliver of at least one unit.
+      const shown = Math.max(w, 1);
+      chart.append(svg('rect', {
+        x: Math.min(x, width - shown), y: 0, width: shown, height, class: `stage-seg stage-${i % 6}`, 'data-testid': 'stage-segment',
+      }, svg('title', {}, document.createTextNode(`${t.stage}: ${formatDuration(t.seconds)}`))));
+      x += w;
+    });
+    figure.append(chart);
+    const legend = el('p', { className: 'legend' });
+    timings.forEach((t, i) => {
+      legend.append(el('span', { className: `key stage-${i % 6}` }), document.createTextNode(` ${t.stage} `));
+    });
+    figure.append(legend);
+    return figure;
   }
 
   /** Duration and pages per second from the runs, completeness from the quality history. */
@@ -1363,7 +1446,8 @@
           ['Geocoded / geocoding failed', `${count(c.geocoded)} / ${count(c.geocodeFailures)}`],
           ['Database batches / rows written', `${count(c.dbBatches)} / ${count(c.dbRowsWritten)}`],
         ], { numeric: [1], headless: true }),
-        para(el('em', { text: 'Churn only' }), text(': tracks whose only differences are the catalogue\'s activity text, live flags, current event or lifetime stats. They are counted, not listed.')),
+        para(el('em', { text: 'Churn only' }), text(': tracks whose only differences are the catalogue\'s activity text, live flags, current event or lifetime stats. They are counted, not listed. '),
+          el('em', { text: 'Rows written' }), text(': rows whose stored values changed in any way, the address a dashboard was read from and activity times included, so it can exceed new + updated + churn only.')),
       );
       return node;
     }
@@ -1386,6 +1470,7 @@
         stageShare(t.seconds),
       ]);
       rows.push(['whole run', seconds(total), total > 0 ? '100%' : '—']);
+      node.append(stageBar(r.stageTimings, total));
       node.append(table(['stage', 'time', 'share'], rows, { numeric: [1, 2] }));
       return node;
     }
@@ -1652,7 +1737,8 @@
       loadQuality();
     });
     $('active-cancel').addEventListener('click', () => {
-      if (follow_state.last) cancelJob(follow_state.last.jobId);
+      const job = follow_state.last;
+      if (job) confirmClick($('active-cancel'), 'active-cancel', ['Cancel run', 'Confirm cancel'], () => cancelJob(job.jobId));
     });
     $('active-resume').addEventListener('click', () => {
       if (follow_state.last) resumeJob(follow_state.last.jobId);
