@@ -1210,3 +1210,82 @@ fn the_database_password_is_required_not_shipped() {
         );
     }
 }
+
+// --- the smoke test -------------------------------------------------------------
+
+/// `docker/smoke-test.compose.yml` adds only what the smoke test needs, runs
+/// binaries the image installs (the simulator through `ingest-cli
+/// simulator`, which must exist), points the services at it rather than at
+/// liverc.com, and sets only configuration names that exist.
+#[test]
+fn the_smoke_test_overlay_runs_the_simulator_from_the_image() {
+    let mut overlay: Value = serde_yaml_ng::from_str(&read("docker/smoke-test.compose.yml"))
+        .expect("the overlay parses");
+    overlay.apply_merge().expect("merge keys resolve");
+    let overlay = services(&overlay);
+    let base = services(&compose());
+    let copied = copied_binaries();
+    let documented = documented_variables();
+
+    let sim = &overlay["liverc-sim"];
+    let words = command(sim).expect("liverc-sim has a command");
+    assert_eq!(words[..2], ["ingest-cli", "simulator"], "{words:?}");
+    assert!(
+        copied.contains("ingest-cli"),
+        "the image installs ingest-cli"
+    );
+    let listen = flag_value(&words, "--addr").expect("--addr");
+    let main_rs = read("bins/ingest-cli/src/main.rs");
+    assert!(
+        main_rs.contains("Simulator(liverc_sim::cli::SimArgs)"),
+        "ingest-cli has the simulator command"
+    );
+
+    for (name, service) in &overlay {
+        if name == "liverc-sim" {
+            continue;
+        }
+        assert!(
+            base.contains_key(name),
+            "the overlay adds an unknown service {name}"
+        );
+        let env = environment(service);
+        for key in env.keys() {
+            assert!(
+                documented.contains(key),
+                "{name}: {key} is not a configuration name of .env.example"
+            );
+        }
+        if let Some(url) = env.get("MRE_LIVERC_CATALOGUE_URL") {
+            assert_eq!(
+                url,
+                &format!("http://liverc-sim:{}/", port(listen)),
+                "{name} reads the simulator's catalogue"
+            );
+            assert!(
+                env["MRE_LIVERC_TRACK_URL_TEMPLATE"].starts_with("http://liverc-sim:"),
+                "{name}: dashboards from the simulator too"
+            );
+        }
+    }
+    assert!(
+        environment(&overlay["ingest-worker"]).contains_key("MRE_LIVERC_CATALOGUE_URL"),
+        "the workers, which fetch, are pointed at the simulator"
+    );
+
+    // The script parses, and brings up only the services it checks (not
+    // cron, which would start a second sync at its hour).
+    let script = workspace_root().join("docker/smoke-test.sh");
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("bash runs");
+    assert!(checked.status.success(), "{checked:?}");
+    let text = read("docker/smoke-test.sh");
+    assert!(
+        text.contains("compose up -d postgres liverc-sim ingest-api ingest-worker"),
+        "the smoke test starts the services it checks"
+    );
+    assert!(text.contains("trap teardown EXIT"), "it always tears down");
+}
