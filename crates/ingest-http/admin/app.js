@@ -924,37 +924,38 @@
   }
 
   /**
-   * Where a run's time went: one bar the width of the whole run, a segment
-   * a stage (its title the stage's time), in the stages' order. Time in no
-   * stage (waiting for the claim, the report) is the bar's empty rest.
+   * Where a run's time went: a bar a stage, each as long as the stage's
+   * share of the whole run (its title the stage's time). Stages overlap
+   * (batches are written while dashboards are still fetched), so the bars
+   * are not stacked: their shares may add up to more than the whole.
    */
   function stageBar(timings, total) {
-    const [width, height] = [320, 18];
-    const sum = timings.reduce((acc, t) => acc + (Number.isFinite(t.seconds) ? Math.max(0, t.seconds) : 0), 0);
-    const whole = Math.max(Number.isFinite(total) ? total : 0, sum);
+    const [width, row, gap, label] = [320, 12, 4, 96];
+    const whole = Number.isFinite(total) && total > 0
+      ? total
+      : timings.reduce((acc, t) => Math.max(acc, Number.isFinite(t.seconds) ? t.seconds : 0), 0);
+    const height = timings.length * (row + gap);
     const figure = el('figure', { className: 'chart stage-bar', attrs: { 'data-testid': 'stage-bar' } });
     const chart = svg('svg', {
       viewBox: `0 0 ${width} ${height}`,
       role: 'img',
       'aria-label': `Stage timings: ${timings.map((t) => `${t.stage} ${formatDuration(t.seconds)}`).join(', ')}`,
     });
-    chart.append(svg('rect', { x: 0, y: 0, width, height, class: 'stage-rest' }));
-    let x = 0;
+    const span = width - label;
     timings.forEach((t, i) => {
-      const w = whole > 0 && Number.isFinite(t.seconds) ? (Math.max(0, t.seconds) / whole) * width : 0;
-      // Every stage stays visible: a sliver of at least one unit.
-      const shown = Math.max(w, 1);
-      chart.append(svg('rect', {
-        x: Math.min(x, width - shown), y: 0, width: shown, height, class: `stage-seg stage-${i % 6}`, 'data-testid': 'stage-segment',
-      }, svg('title', {}, document.createTextNode(`${t.stage}: ${formatDuration(t.seconds)}`))));
-      x += w;
+      const y = i * (row + gap);
+      const w = whole > 0 && Number.isFinite(t.seconds) ? (Math.max(0, t.seconds) / whole) * span : 0;
+      chart.append(
+        svg('text', { x: 0, y: y + row - 2, class: 'tick' }, document.createTextNode(t.stage)),
+        svg('rect', { x: label, y, width: span, height: row, class: 'stage-rest' }),
+        // Every stage stays visible: a sliver of at least one unit.
+        svg('rect', {
+          x: label, y, width: Math.min(span, Math.max(w, 1)), height: row, class: `stage-seg stage-${i % 6}`, 'data-testid': 'stage-segment',
+        }, svg('title', {}, document.createTextNode(`${t.stage}: ${formatDuration(t.seconds)}`))),
+      );
     });
     figure.append(chart);
-    const legend = el('p', { className: 'legend' });
-    timings.forEach((t, i) => {
-      legend.append(el('span', { className: `key stage-${i % 6}` }), document.createTextNode(` ${t.stage} `));
-    });
-    figure.append(legend);
+    figure.append(el('figcaption', { className: 'legend', text: 'Each bar: the stage\'s share of the whole run. Stages overlap (batches are written while dashboards are fetched).' }));
     return figure;
   }
 
