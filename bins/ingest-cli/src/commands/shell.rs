@@ -62,8 +62,7 @@ pub(crate) fn man(args: &ManArgs, command: Command, out: &mut dyn Write) -> anyh
 
 /// One page for `command` and each of its subcommands, recursively; the
 /// files written, in order.
-fn write_pages(command: Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut command = command;
+fn write_pages(mut command: Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     command.build();
     let mut written = Vec::new();
     write_page(&command, dir, &mut written)?;
